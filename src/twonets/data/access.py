@@ -1,0 +1,267 @@
+"""The access service: every read of shared data goes through `read_records`.
+
+It checks the grant (the owner department reads its own data without one), returns only the
+granted fields, masks personal fields unless an unmasked read is granted and asked for, and
+records the access in the audit chain and in the per-subject access log that answers a
+citizen's "who used my data".
+
+Datasets whose records live elsewhere (work orders, applications…) plug in a source with
+`register_source(code, fn)`; the default source is the `data_record` table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Mapping, Sequence
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from twonets.core.actor import Actor
+from twonets.core.calendar import utcnow
+from twonets.core.errors import Forbidden, InvalidInput
+from twonets.data import audit, catalogue, sharing
+from twonets.data.masking import mask
+from twonets.data.models import Dataset, _iso
+from twonets.data.tables import data_access, data_dataset, data_record
+
+ACCESS_ROLES = frozenset({"grid_inspector", "dispatcher", "department_handler", "reviewer", "data_officer", "system"})
+MAX_SUBJECTS = 200
+MAX_RECORDS = 1000
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    key: str
+    subject_id: str | None
+    data: Mapping[str, Any]
+
+
+# fn(session, dataset, subject_ids, filters, limit) -> list[SourceRecord]
+Source = Callable[[Session, Dataset, Sequence[str] | None, Mapping[str, str] | None, int], list[SourceRecord]]
+_sources: dict[str, Source] = {}
+
+
+def register_source(code: str, fn: Source) -> None:
+    """Serve dataset `code` from another package's tables instead of `data_record`."""
+    _sources[code] = fn
+
+
+def record_table_source(
+    session: Session, ds: Dataset, subject_ids: Sequence[str] | None, filters: Mapping[str, str] | None, limit: int
+) -> list[SourceRecord]:
+    stmt = select(data_record.c.record_key, data_record.c.subject_id, data_record.c.data).where(
+        data_record.c.dataset_id == ds.id
+    )
+    if subject_ids:
+        stmt = stmt.where(data_record.c.subject_id.in_(list(subject_ids)))
+    for name, value in (filters or {}).items():
+        stmt = stmt.where(data_record.c.data[name].as_string() == str(value))
+    stmt = stmt.order_by(data_record.c.record_key).limit(limit)
+    return [SourceRecord(k, s, d) for k, s, d in session.execute(stmt)]
+
+
+@dataclass
+class ReadResult:
+    dataset: str
+    fields: list[str]
+    masked_fields: list[str]
+    unmasked: bool
+    records: list[dict[str, Any]]
+    audit_seq: int
+    grants: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "fields": self.fields,
+            "masked_fields": self.masked_fields,
+            "unmasked": self.unmasked,
+            "items": self.records,
+            "audit_seq": self.audit_seq,
+            "grants": self.grants,
+        }
+
+
+def read_records(
+    session: Session,
+    actor: Actor,
+    dataset: str,
+    purpose: str,
+    subject_ids: Sequence[str] | None = None,
+    filters: Mapping[str, Any] | None = None,
+    fields: Sequence[str] | None = None,
+    unmasked: bool = False,
+    matter: str | None = None,
+    *,
+    limit: int = 100,
+    at: datetime | None = None,
+) -> ReadResult:
+    """Read records of `dataset` for `purpose`, checked, minimised, masked and recorded.
+
+    - the actor needs a department and a staff role; its department must own the dataset or
+      hold an active grant covering every field asked for (and `unmasked` if asked);
+    - `fields` defaults to everything the grant covers; `filters` (equality, as strings) may
+      only name fields the actor may read; either `subject_ids` or `filters` is required;
+    - personal fields come masked (e.g. 3101**********1234) unless `unmasked=True` is granted;
+    - one audit entry per read, and one access-log row per subject touched.
+    """
+    at = at or utcnow()
+    if not actor.has(*ACCESS_ROLES) or not actor.department:
+        raise Forbidden("only department staff read shared data, on behalf of their department")
+    purpose = (purpose or "").strip()
+    if len(purpose) < 4:
+        raise InvalidInput("state the purpose of the read", errors=[{"field": "purpose", "message": "too short"}])
+    subject_ids = [str(s) for s in (subject_ids or [])]
+    filters = {str(k): v for k, v in (filters or {}).items()}
+    if not subject_ids and not filters:
+        raise InvalidInput(
+            "name the subjects or filter the records: whole-dataset reads are not offered",
+            errors=[{"field": "subject_ids", "message": "subject_ids or filters required"}],
+        )
+    if len(subject_ids) > MAX_SUBJECTS:
+        raise InvalidInput(f"at most {MAX_SUBJECTS} subjects per read", errors=[{"field": "subject_ids", "message": "too many"}])
+    limit = max(1, min(int(limit), MAX_RECORDS))
+
+    ds = catalogue.load(session, dataset)
+    fmap = ds.field_map()
+    wanted = list(fields) if fields else None
+    if wanted is not None:
+        unknown = [f for f in wanted if f not in fmap]
+        if unknown:
+            raise InvalidInput(
+                f"dataset {ds.code} has no field(s) {', '.join(unknown)}",
+                errors=[{"field": "fields", "message": f"unknown: {', '.join(unknown)}"}],
+            )
+    bad_filters = [f for f in filters if f not in fmap]
+    if bad_filters:
+        raise InvalidInput(
+            f"dataset {ds.code} has no field(s) {', '.join(bad_filters)}",
+            errors=[{"field": "filters", "message": f"unknown: {', '.join(bad_filters)}"}],
+        )
+
+    grant_ids: list[str] = []
+    if actor.department == ds.owner_department:
+        allowed = set(fmap)
+        may_unmask = True
+    else:
+        grants = sharing.active_grants(session, ds.id, actor.department, at)
+        if not grants:
+            raise Forbidden(f"your department holds no active grant on {ds.code}; request it first")
+        allowed = set().union(*(set(g[1]) for g in grants))
+        need = set(wanted or allowed) | set(filters)
+        covering = [g for g in grants if need <= set(g[1])] or grants
+        may_unmask = any(g[2] and need <= set(g[1]) for g in grants)
+        grant_ids = [g[0] for g in covering]
+    if wanted is None:
+        wanted = [f.name for f in ds.fields if f.name in allowed]
+    outside = [f for f in list(wanted) + list(filters) if f not in allowed]
+    if outside:
+        raise Forbidden(f"your grant on {ds.code} does not cover field(s) {', '.join(sorted(set(outside)))}")
+    if unmasked and not may_unmask:
+        raise Forbidden(f"your grant on {ds.code} does not allow unmasked reads")
+
+    source = _sources.get(ds.code, record_table_source)
+    rows = source(session, ds, subject_ids or None, filters or None, limit)
+
+    masks = {name: (None if unmasked else fmap[name].mask) for name in wanted if fmap[name].personal}
+    masked_fields = [n for n, m in masks.items() if m]
+    out: list[dict[str, Any]] = []
+    subjects: list[str] = []
+    seen: set[str] = set()
+    for r in rows:
+        data = r.data or {}
+        values = {}
+        for name in wanted:
+            v = data.get(name)
+            m = masks.get(name)
+            values[name] = mask(v, m) if m else v
+        out.append({"key": r.key, "subject_id": r.subject_id, "data": values})
+        if r.subject_id and r.subject_id not in seen:
+            seen.add(r.subject_id)
+            subjects.append(r.subject_id)
+
+    entry = audit.append(
+        session,
+        "access",
+        actor,
+        "read.unmasked" if unmasked else "read",
+        ds.code,
+        {
+            "department": actor.department,
+            "purpose": purpose,
+            "matter": matter,
+            "fields": wanted,
+            "unmasked": bool(unmasked),
+            "subjects": subjects,
+            "asked_subjects": subject_ids,
+            "filters": sorted(filters),
+            "records": len(out),
+            "grants": grant_ids,
+        },
+        at=at,
+    )
+    if subjects:
+        session.execute(
+            insert(data_access),
+            [
+                {
+                    "audit_seq": entry.seq,
+                    "at": at,
+                    "subject_id": s,
+                    "dataset_code": ds.code,
+                    "actor": actor.label,
+                    "department": actor.department,
+                    "purpose": purpose,
+                    "matter": matter,
+                    "fields": wanted,
+                    "unmasked": bool(unmasked),
+                }
+                for s in subjects
+            ],
+        )
+    return ReadResult(ds.code, list(wanted), masked_fields, bool(unmasked), out, entry.seq, grant_ids)
+
+
+# --- who used my data ---------------------------------------------------------------------
+
+
+def my_accesses(
+    session: Session, actor: Actor, *, limit: int = 50, cursor: int | None = None, subject_id: str | None = None
+) -> tuple[list[dict[str, Any]], int | None]:
+    """Every access to the citizen's records: when, which department, purpose, matter, fields."""
+    subject = subject_id
+    if subject is None:
+        raise Forbidden("your account is not linked to a person; there is no data of yours to show")
+    stmt = (
+        select(data_access, data_dataset.c.name_zh, data_dataset.c.name_en)
+        .join(data_dataset, data_dataset.c.code == data_access.c.dataset_code, isouter=True)
+        .where(data_access.c.subject_id == subject)
+        .order_by(data_access.c.id.desc())
+        .limit(limit + 1)
+    )
+    if cursor is not None:
+        stmt = stmt.where(data_access.c.id < cursor)
+    rows = list(session.execute(stmt))
+    items = [
+        {
+            "at": _iso(r.at),
+            "department": r.department,
+            "dataset": r.dataset_code,
+            "dataset_name_zh": r.name_zh,
+            "dataset_name_en": r.name_en,
+            "purpose": r.purpose,
+            "matter": r.matter,
+            "fields": list(r.fields),
+            "unmasked": bool(r.unmasked),
+            "audit_seq": r.audit_seq,
+        }
+        for r in rows[:limit]
+    ]
+    nxt = rows[limit - 1].id if len(rows) > limit else None
+    return items, nxt
+
+
+def count_accesses(session: Session, subject_id: str) -> int:
+    return session.execute(select(func.count()).select_from(data_access).where(data_access.c.subject_id == subject_id)).scalar_one()

@@ -1,0 +1,334 @@
+"""The one append-only audit log: data access, decisions and administrative actions.
+
+Each entry is linked to the previous one by SHA-256 over a canonical serialisation:
+
+    hash = sha256(prev_hash || canonical(seq, at, kind, actor, action, subject, data))
+
+and every `checkpoint_every` entries (and on demand) the head is signed with the system's
+Ed25519 key. `verify` streams the whole chain once, recomputes every hash, checks that the
+sequence has no gap, that each checkpoint's signature is valid and its hash matches the entry
+it names, and that the head row agrees with the last entry; it names the first broken entry.
+
+Appenders serialise on the `audit_head` row (UPDATE first, so the write lock is taken before
+the previous hash is read): the chain never forks, on SQLite or PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterator
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from twonets.core.actor import Actor
+from twonets.core.calendar import utcnow
+from twonets.core.config import settings
+from twonets.core.errors import InvalidInput
+from twonets.data.keys import SystemKey, system_key
+from twonets.data.tables import audit_checkpoint, audit_entry, audit_head
+
+GENESIS = "0" * 64
+KINDS = ("access", "decision", "admin", "auth")
+
+
+@dataclass(frozen=True)
+class Entry:
+    seq: int
+    at: datetime
+    kind: str
+    actor: str
+    action: str
+    subject: str
+    data: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "at": self.at.isoformat().replace("+00:00", "Z"),
+            "kind": self.kind,
+            "actor": self.actor,
+            "action": self.action,
+            "subject": self.subject,
+            "data": self.data,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+
+def canonical_data(data: dict[str, Any] | None) -> str:
+    return json.dumps(data or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def ts(at: datetime) -> str:
+    """Canonical timestamp: UTC, microseconds, 'Z'."""
+    if at.tzinfo is not None:
+        at = at.astimezone(timezone.utc).replace(tzinfo=None)
+    return at.isoformat(timespec="microseconds") + "Z"
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_sha256 = hashlib.sha256
+
+
+def entry_hash(prev_hash: str, seq: int, at: datetime, kind: str, actor: str, action: str, subject: str, data: str) -> str:
+    body = _dumps([seq, ts(at), kind, actor, action, subject, data])
+    return _sha256((prev_hash + body).encode("utf-8")).hexdigest()
+
+
+def _actor_label(actor: Actor | str) -> str:
+    return actor.label if isinstance(actor, Actor) else str(actor)
+
+
+def _lock_head(session: Session) -> tuple[int, str]:
+    """Take the head row (creating it on first use) and return its (seq, hash), locked."""
+    stmt = update(audit_head).where(audit_head.c.id == 1).values(seq=audit_head.c.seq + 1).returning(
+        audit_head.c.seq, audit_head.c.hash
+    )
+    row = session.execute(stmt).first()
+    if row is None:
+        try:
+            with session.begin_nested():
+                session.execute(insert(audit_head).values(id=1, seq=0, hash=GENESIS))
+        except IntegrityError:
+            pass
+        row = session.execute(stmt).one()
+    return int(row[0]), row[1]
+
+
+def append(
+    session: Session,
+    kind: str,
+    actor: Actor | str,
+    action: str,
+    subject: str,
+    data: dict[str, Any] | None = None,
+    *,
+    at: datetime | None = None,
+) -> Entry:
+    """Append one entry to the chain in the caller's unit of work; returns it (with its seq).
+
+    kind: access | decision | admin | auth. `data` must not hold personal data in clear.
+    """
+    if kind not in KINDS:
+        raise InvalidInput(f"unknown audit kind {kind!r}; use one of {', '.join(KINDS)}")
+    at = at or utcnow()
+    seq, prev = _lock_head(session)
+    label = _actor_label(actor)
+    subject = str(subject)[:200]
+    text = canonical_data(data)
+    digest = entry_hash(prev, seq, at, kind, label, action, subject, text)
+    session.execute(
+        insert(audit_entry).values(
+            seq=seq, at=at, kind=kind, actor=label, action=action, subject=subject, data=text, prev_hash=prev, hash=digest
+        )
+    )
+    session.execute(update(audit_head).where(audit_head.c.id == 1).values(hash=digest))
+    every = settings().audit_checkpoint_every
+    if every > 0 and seq % every == 0:
+        _sign(session, seq, digest, at)
+    return Entry(seq, at, kind, label, action, subject, json.loads(text), prev, digest)
+
+
+# --- checkpoints --------------------------------------------------------------------------
+
+
+def checkpoint_message(seq: int, digest: str) -> bytes:
+    return f"twonets-audit-checkpoint\n{seq}\n{digest}".encode("ascii")
+
+
+def _sign(session: Session, seq: int, digest: str, at: datetime, key: SystemKey | None = None) -> dict[str, Any]:
+    key = key or system_key()
+    signature = base64.b64encode(key.sign(checkpoint_message(seq, digest))).decode("ascii")
+    session.execute(
+        insert(audit_checkpoint).values(seq=seq, hash=digest, at=at, key_id=key.key_id, signature=signature)
+    )
+    return {"seq": seq, "hash": digest, "at": ts(at), "key_id": key.key_id, "signature": signature}
+
+
+def checkpoint(session: Session) -> dict[str, Any] | None:
+    """Sign the current head now (None when the log is empty)."""
+    row = session.execute(select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)).first()
+    if row is None or row.seq == 0:
+        return None
+    return _sign(session, int(row.seq), row.hash, utcnow())
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def _entry(row) -> Entry:
+    return Entry(row.seq, row.at, row.kind, row.actor, row.action, row.subject, json.loads(row.data), row.prev_hash, row.hash)
+
+
+def list_entries(
+    session: Session,
+    *,
+    kind: str | None = None,
+    actor: str | None = None,
+    subject: str | None = None,
+    after: int | None = None,
+    before: int | None = None,
+    limit: int = 50,
+) -> list[Entry]:
+    """Newest first; `before` is a seq to page down from."""
+    stmt = select(audit_entry).order_by(audit_entry.c.seq.desc()).limit(limit)
+    if kind:
+        stmt = stmt.where(audit_entry.c.kind == kind)
+    if actor:
+        stmt = stmt.where(audit_entry.c.actor == actor)
+    if subject:
+        stmt = stmt.where(audit_entry.c.subject == subject)
+    if before is not None:
+        stmt = stmt.where(audit_entry.c.seq < before)
+    if after is not None:
+        stmt = stmt.where(audit_entry.c.seq > after)
+    return [_entry(r) for r in session.execute(stmt)]
+
+
+# --- verification -------------------------------------------------------------------------
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    entries: int = 0
+    checkpoints: int = 0
+    head_seq: int = 0
+    first_broken: int | None = None
+    reason: str | None = None
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "entries": self.entries,
+            "checkpoints": self.checkpoints,
+            "head_seq": self.head_seq,
+            "first_broken": self.first_broken,
+            "reason": self.reason,
+            "problems": self.problems,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def verify(
+    session: Session,
+    *,
+    key: SystemKey | None = None,
+    batch: int = 20000,
+    progress: Callable[[int], None] | None = None,
+) -> VerifyResult:
+    """Check the whole chain and every checkpoint, streaming; name the first broken entry."""
+    import time
+
+    started = time.perf_counter()
+    key = key or system_key()
+    result = VerifyResult(ok=True)
+
+    def broken(seq: int | None, reason: str) -> None:
+        result.problems.append({"seq": seq, "reason": reason})
+        if result.first_broken is None and seq is not None:
+            result.first_broken, result.reason = seq, reason
+        elif result.reason is None:
+            result.reason = reason
+        result.ok = False
+
+    checkpoints: dict[int, list[tuple[str, str, str]]] = {}
+    for cp in session.execute(
+        select(audit_checkpoint.c.seq, audit_checkpoint.c.hash, audit_checkpoint.c.key_id, audit_checkpoint.c.signature)
+    ):
+        result.checkpoints += 1
+        checkpoints.setdefault(int(cp.seq), []).append((cp.hash, cp.key_id, cp.signature))
+        if cp.key_id != key.key_id:
+            broken(int(cp.seq), f"checkpoint at entry {cp.seq} was signed by unknown key {cp.key_id}")
+            continue
+        try:
+            sig = base64.b64decode(cp.signature, validate=True)
+        except (ValueError, TypeError):
+            sig = b""
+        if not key.verify(sig, checkpoint_message(int(cp.seq), cp.hash)):
+            broken(int(cp.seq), f"checkpoint at entry {cp.seq} has an invalid signature")
+
+    chain_broken = False
+    expected = 1
+    prev = GENESIS
+    hash_at: dict[int, str] = {}
+    cols = (
+        audit_entry.c.seq,
+        audit_entry.c.at,
+        audit_entry.c.kind,
+        audit_entry.c.actor,
+        audit_entry.c.action,
+        audit_entry.c.subject,
+        audit_entry.c.data,
+        audit_entry.c.prev_hash,
+        audit_entry.c.hash,
+    )
+    stmt = select(*cols).order_by(audit_entry.c.seq).execution_options(yield_per=batch)
+    n = 0
+    for part in session.execute(stmt).partitions(batch):
+        if not chain_broken:
+            for seq, at, kind, actor, action, subject, data, prev_hash, digest in part:
+                n += 1
+                if seq != expected:
+                    if seq > expected:
+                        broken(expected, f"entry {expected} is missing (next present is {seq})")
+                    else:
+                        broken(seq, f"entry {seq} is out of order")
+                    chain_broken = True
+                    break
+                if prev_hash != prev:
+                    broken(seq, f"entry {seq} does not link to entry {seq - 1} (prev_hash differs)")
+                    chain_broken = True
+                    break
+                if entry_hash(prev, seq, at, kind, actor, action, subject, data) != digest:
+                    broken(seq, f"entry {seq} was altered (its hash does not match its content)")
+                    chain_broken = True
+                    break
+                if seq in checkpoints:
+                    hash_at[seq] = digest
+                prev = digest
+                expected += 1
+        else:
+            n += len(part)
+        if progress is not None:
+            progress(len(part))
+    result.entries = n if chain_broken else expected - 1
+    if chain_broken:
+        result.entries = session.execute(select(func.count()).select_from(audit_entry)).scalar_one()
+    last_seq = expected - 1
+
+    if not chain_broken:
+        for seq, items in sorted(checkpoints.items()):
+            for digest, _kid, _sig in items:
+                if seq > last_seq:
+                    broken(last_seq + 1, f"entries after {last_seq} are missing (a checkpoint signed entry {seq})")
+                    break
+                if hash_at.get(seq) != digest:
+                    broken(seq, f"entry {seq} differs from the one its checkpoint signed")
+        head = session.execute(select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)).first()
+        head_seq = int(head.seq) if head is not None else 0
+        result.head_seq = head_seq
+        if head_seq > last_seq:
+            broken(last_seq + 1, f"entries after {last_seq} are missing (the head is at {head_seq})")
+        elif head_seq < last_seq:
+            broken(head_seq + 1, f"entries after {head_seq} were added behind the head's back")
+        elif head is not None and head.hash != prev:
+            broken(last_seq, f"entry {last_seq} differs from the head")
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def iter_entries(session: Session, batch: int = 10000) -> Iterator[Entry]:
+    stmt = select(audit_entry).order_by(audit_entry.c.seq).execution_options(yield_per=batch)
+    for row in session.execute(stmt):
+        yield _entry(row)
