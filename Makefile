@@ -1,0 +1,32 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export TWONETS_DATABASE_URL ?= sqlite:///./twonets.db
+DEMO_DAYS ?= 7
+
+.PHONY: run test bench install demo clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Migrate, seed the demo district (once), serve the console, portal and API on :8000.
+run: $(STAMP)
+	$(BIN)/twonets db upgrade
+	$(BIN)/twonets demo --days $(DEMO_DAYS) --if-empty
+	$(BIN)/twonets serve --host 127.0.0.1 --port 8000
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) twonets.db twonets.db-wal twonets.db-shm

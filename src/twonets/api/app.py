@@ -1,0 +1,60 @@
+"""The FastAPI application: one router per domain, problem details, health and metrics."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from sqlalchemy import Engine, text
+
+from twonets import __version__
+from twonets.api import problems
+from twonets.core.config import settings
+from twonets.core.db import default_engine, session_factory
+from twonets.core.logging import configure_logging
+
+
+def create_app(engine: Engine | None = None) -> FastAPI:
+    cfg = settings()
+    configure_logging(cfg.log_level, cfg.log_json)
+    engine = engine or default_engine()
+    app = FastAPI(
+        title="twonets",
+        version=__version__,
+        description="一网统管 · 一网通办 — run the city and serve the people on one data foundation.",
+    )
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
+    problems.install(app)
+
+    registry = CollectorRegistry()
+    requests = Counter("twonets_http_requests", "HTTP requests", ["method", "route", "status"], registry=registry)
+    latency = Histogram("twonets_http_request_seconds", "HTTP latency", ["method", "route"], registry=registry)
+    app.state.metrics = registry
+
+    @app.middleware("http")
+    async def _observe(request: Request, call_next):
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        requests.labels(request.method, path, str(response.status_code)).inc()
+        latency.labels(request.method, path).observe(time.perf_counter() - started)
+        return response
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return {"status": "ok", "version": __version__, "database": engine.dialect.name}
+
+    @app.get("/metrics", tags=["ops"], response_class=Response)
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    from twonets.api import routers
+
+    for router in routers.all_routers():
+        app.include_router(router)
+    return app

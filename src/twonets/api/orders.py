@@ -1,0 +1,86 @@
+"""Work orders over HTTP: create, list, read with timeline, and every transition."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy.orm import Session
+
+from twonets.api.deps import acting, get_session, idempotent
+from twonets.city import lifecycle, services
+from twonets.city.models import Order, OrderCreate, OrderPage, TickResult, TransitionRequest
+from twonets.core.actor import Actor
+from twonets.core.errors import InvalidInput
+
+router = APIRouter(prefix="/api/v1", tags=["work orders"])
+Action = Literal[tuple(a for a in lifecycle.ACTIONS if a not in lifecycle.SYSTEM_ACTIONS)]  # type: ignore[valid-type]
+
+
+@router.post("/orders", status_code=201, response_model=Order, summary="Create a work order (auto, proactive or citizen)")
+def create_order(body: OrderCreate, request: Request, session: Session = Depends(get_session),
+                 actor: Actor = Depends(acting)):
+    def produce():
+        order = services.create_order(session, actor, body)
+        return 201, order.model_dump(mode="json")
+
+    return idempotent(session, request, "POST /orders", produce)
+
+
+@router.get("/orders", response_model=OrderPage, summary="List work orders, newest first")
+def list_orders(
+    session: Session = Depends(get_session),
+    actor: Actor = Depends(acting),
+    limit: int = Query(50, ge=1, le=500),
+    cursor: str | None = Query(None, max_length=200),
+    source: Literal["auto", "proactive", "citizen"] | None = None,
+    channel: str | None = Query(None, max_length=30),
+    category: str | None = Query(None, max_length=60),
+    severity: Literal["normal", "urgent"] | None = None,
+    status: Literal[lifecycle.STATES] | None = None,  # type: ignore[valid-type]
+    department: str | None = Query(None, max_length=40),
+    street_code: str | None = Query(None, max_length=40),
+    community_code: str | None = Query(None, max_length=40),
+    grid_code: str | None = Query(None, max_length=40),
+    flag: Literal["ok", "warning", "overdue"] | None = None,
+    master_id: str | None = Query(None, max_length=40),
+    created_from: datetime | None = Query(None, description="ISO 8601, inclusive"),
+    created_to: datetime | None = Query(None, description="ISO 8601, exclusive"),
+) -> OrderPage:
+    for name, value in (("created_from", created_from), ("created_to", created_to)):
+        if value is not None and value.tzinfo is None:
+            raise InvalidInput(f"{name} needs a time zone, e.g. 2026-11-24T00:00:00+08:00",
+                               errors=[{"field": name, "message": "time zone required"}])
+    return services.list_orders(
+        session, actor, limit=limit, cursor=cursor, created_from=created_from, created_to=created_to,
+        source=source, channel=channel, category=category, severity=severity, status=status,
+        department=department, street_code=street_code, community_code=community_code, grid_code=grid_code,
+        flag=flag, master_id=master_id,
+    )
+
+
+@router.get("/orders/{order_id}", response_model=Order, summary="One work order with its timeline")
+def get_order(order_id: str, session: Session = Depends(get_session), actor: Actor = Depends(acting)) -> Order:
+    return services.get_order(session, actor, order_id)
+
+
+@router.post("/orders/{order_id}/{action}", response_model=Order,
+             summary="Take an action: dispatch, reassign, return, accept, start, resolve, check, callback, "
+                     "reopen, close, suspend, resume, escalate, merge, cancel")
+def act(order_id: str, action: Action, body: TransitionRequest, request: Request,  # type: ignore[valid-type]
+        session: Session = Depends(get_session), actor: Actor = Depends(acting)):
+    def produce():
+        order = services.transition(session, actor, order_id, action, body.reason, **body.data())
+        return 200, order.model_dump(mode="json")
+
+    return idempotent(session, request, f"POST /orders/{order_id}/{action}", produce)
+
+
+@router.post("/timer/tick", response_model=TickResult, summary="Run the deadline timer now (idempotent)")
+def run_tick(session: Session = Depends(get_session), actor: Actor = Depends(acting)) -> TickResult:
+    from twonets.core.errors import Forbidden
+
+    if not actor.has("dispatcher", "administrator", "system"):
+        raise Forbidden("Only the dispatch desk runs the timer by hand.")
+    return services.tick(session)

@@ -1,0 +1,11 @@
+"""Every router the app serves. Each package adds its own router here, one line each."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+
+def all_routers() -> list[APIRouter]:
+    from twonets.api import orders, reference, kpi, open311
+
+    return [reference.router, orders.router, kpi.router, open311.router]

@@ -1,0 +1,406 @@
+"""Service functions of the city package: the only API adapters (HTTP, CLI, MQTT, demo) call.
+
+Each takes the unit of work (a Session) and the acting Actor, and returns domain objects.
+Every change of an order is an event row plus the updated projection, written together.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime, timedelta
+from typing import Any, Iterable
+
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from twonets.city import lifecycle, routing, spatial
+from twonets.city.lifecycle import Event, OrderState
+from twonets.city.models import Order, OrderCreate, OrderEvent, OrderPage, Reporter, ReporterView, TickResult
+from twonets.city.reference import reference
+from twonets.city.tables import category as category_t
+from twonets.city.tables import department as department_t
+from twonets.city.tables import reporter as reporter_t
+from twonets.city.tables import work_order, work_order_event
+from twonets.core import calendar, ids
+from twonets.core.actor import Actor
+from twonets.core.config import settings
+from twonets.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from twonets.core.events import publish_after_commit
+from twonets.data import masking
+
+STATE_FIELDS = tuple(OrderState.__dataclass_fields__)
+ALL_SCOPE = ("system", "dispatcher", "administrator")
+HANDLER_ACTIONS = frozenset({"accept", "start", "resolve", "return", "suspend", "resume"})
+INSPECTOR_ACTIONS = frozenset({"check", "resolve"})
+
+
+# --- reference ----------------------------------------------------------------------------
+
+
+def sync_reference(session: Session) -> None:
+    """Mirror the department and category definitions into their tables; add default routes."""
+    ref = reference()
+    existing = set(session.execute(select(department_t.c.code)).scalars())
+    for d in ref.departments.values():
+        values = d.model_dump()
+        if d.code in existing:
+            session.execute(update(department_t).where(department_t.c.code == d.code).values(**values))
+        else:
+            session.execute(insert(department_t).values(**values))
+    existing = set(session.execute(select(category_t.c.code)).scalars())
+    for c in ref.categories.values():
+        values = c.model_dump(mode="json")
+        if c.code in existing:
+            session.execute(update(category_t).where(category_t.c.code == c.code).values(**values))
+        else:
+            session.execute(insert(category_t).values(**values))
+    routing.seed_default_rules(session)
+
+
+# --- scope --------------------------------------------------------------------------------
+
+
+def _sees(actor: Actor, s: OrderState) -> bool:
+    if actor.has(*ALL_SCOPE):
+        return True
+    if actor.has("department_handler") and actor.department and s.department == actor.department:
+        return True
+    if actor.has("grid_inspector") and actor.grid and s.grid_code == actor.grid:
+        return True
+    return False
+
+
+def _may(actor: Actor, s: OrderState, action: str) -> None:
+    if not _sees(actor, s):
+        raise NotFound(f"No work order {s.public_id}.")
+    if actor.has(*ALL_SCOPE):
+        return
+    if actor.has("department_handler") and s.department == actor.department and action in HANDLER_ACTIONS:
+        return
+    if actor.has("grid_inspector") and s.grid_code == actor.grid and action in INSPECTOR_ACTIONS:
+        return
+    raise Forbidden(f"Your role may not {action} this order.")
+
+
+def _scope_filter(actor: Actor):
+    if actor.has(*ALL_SCOPE):
+        return None
+    clauses = []
+    if actor.has("department_handler") and actor.department:
+        clauses.append(work_order.c.department == actor.department)
+    if actor.has("grid_inspector") and actor.grid:
+        clauses.append(work_order.c.grid_code == actor.grid)
+    if not clauses:
+        raise Forbidden("Your role may not list work orders.")
+    return or_(*clauses)
+
+
+# --- persistence of the projection ------------------------------------------------------------
+
+
+def _state_of(row) -> OrderState:
+    m = row._mapping
+    return OrderState(**{f: m[f] for f in STATE_FIELDS})
+
+
+def _values(s: OrderState) -> dict[str, Any]:
+    return {f: getattr(s, f) for f in STATE_FIELDS}
+
+
+def _event_row(order_id: int, seq: int, e: Event) -> dict[str, Any]:
+    return dict(order_id=order_id, seq=seq, action=e.action, from_status=e.from_status, to_status=e.to_status,
+                actor=e.actor, at=e.at, reason=e.reason, data=e.data)
+
+
+def _load(session: Session, public_id: str, lock: bool = False):
+    q = select(work_order).where(work_order.c.public_id == public_id)
+    if lock and session.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update()
+    row = session.execute(q).first()
+    if row is None:
+        raise NotFound(f"No work order {public_id}.")
+    return row
+
+
+def _save(session: Session, order_id: int, s: OrderState, events: list[Event], first_seq: int) -> None:
+    session.execute(update(work_order).where(work_order.c.id == order_id).values(**_values(s)))
+    session.execute(insert(work_order_event), [_event_row(order_id, first_seq + i, e) for i, e in enumerate(events)])
+    for e in events:
+        publish_after_commit(session, "order", {"id": s.public_id, "action": e.action, "status": e.to_status,
+                                                "department": s.department, "at": e.at.isoformat()})
+
+
+# --- creating -----------------------------------------------------------------------------
+
+
+def _limit_for(source: str, category: str, severity: str) -> calendar.Limit:
+    if source == "auto":  # auto-detected orders are due the same calendar day
+        return calendar.Limit("same_day")
+    return reference().category(category).limits[severity].limit()
+
+
+def find_duplicate(session: Session, category: str, lon: float | None, lat: float | None, at: datetime) -> str | None:
+    """An open order of the same minor category within the radius and window, nearest first."""
+    if lon is None or lat is None:
+        return None
+    cfg = settings()
+    x0, y0, x1, y1 = spatial.bbox_around(lon, lat, cfg.duplicate_radius_m)
+    rows = session.execute(
+        select(work_order.c.public_id, work_order.c.lon, work_order.c.lat).where(
+            work_order.c.category == category,
+            work_order.c.status.in_(lifecycle.OPEN | {"suspended"}),
+            work_order.c.created_at >= at - timedelta(hours=cfg.duplicate_window_h),
+            work_order.c.created_at <= at,
+            work_order.c.master_id.is_(None),
+            work_order.c.lon.between(x0, x1),
+            work_order.c.lat.between(y0, y1),
+        )
+    ).all()
+    best = min(rows, key=lambda r: spatial.distance_m(lon, lat, r.lon, r.lat), default=None)
+    if best is None or spatial.distance_m(lon, lat, best.lon, best.lat) > cfg.duplicate_radius_m:
+        return None
+    return best.public_id
+
+
+def create_order(session: Session, actor: Actor, data: OrderCreate, at: datetime | None = None,
+                 *, link_duplicates: bool = True) -> Order:
+    at = at or calendar.utcnow()
+    if not actor.has(*ALL_SCOPE, "grid_inspector", "citizen"):
+        raise Forbidden("Your role may not create work orders.")
+    if actor.has("grid_inspector") and not actor.has(*ALL_SCOPE) and data.source != "proactive":
+        raise Forbidden("Grid inspectors report proactive orders.")
+    ref = reference()
+    ref.category(data.category)
+    if data.department:
+        ref.department(data.department)
+    place = None
+    if data.grid_code:
+        place = spatial.place_of_grid(session, data.grid_code)
+    elif data.lon is not None:
+        place = spatial.locate(session, data.lon, data.lat)
+    reporter_id = None
+    if data.reporter and (data.reporter.name or data.reporter.phone):
+        reporter_id = session.execute(
+            insert(reporter_t).values(name=data.reporter.name, phone=data.reporter.phone).returning(reporter_t.c.id)
+        ).scalar_one()
+    limit = _limit_for(data.source, data.category, data.severity)
+    created = lifecycle.creation_event(
+        at, actor.label,
+        public_id=ids.next_id(session, "WO", at), source=data.source, channel=data.channel,
+        category=data.category, severity=data.severity, description=data.description,
+        street_code=place.street_code if place else None,
+        community_code=place.community_code if place else None,
+        grid_code=place.grid_code if place else None,
+        lon=data.lon, lat=data.lat, address=data.address, photos=list(data.photos),
+        reporter_id=reporter_id, external_ref=data.external_ref,
+        limit_clock=limit.clock, limit_seconds=limit.seconds,
+    )
+    state = lifecycle.apply(None, created)
+    events = [created]
+    master = find_duplicate(session, data.category, data.lon, data.lat, at) if link_duplicates else None
+    if master:
+        events.append(lifecycle.decide(state, "merge", at, "system", "duplicate of an open order", master=master))
+    else:
+        dept = data.department or routing.route(session, data.category, state.street_code, state.grid_code)
+        why = "dispatcher override" if data.department else "routing rule"
+        events.append(lifecycle.decide(state, "dispatch", at, "system", why, department=dept))
+    state = lifecycle.apply(state, events[-1])
+    order_id = session.execute(insert(work_order).values(**_values(state)).returning(work_order.c.id)).scalar_one()
+    session.execute(insert(work_order_event), [_event_row(order_id, i + 1, e) for i, e in enumerate(events)])
+    for e in events:
+        publish_after_commit(session, "order", {"id": state.public_id, "action": e.action, "status": e.to_status,
+                                                "department": state.department, "at": e.at.isoformat()})
+    return _to_order(state, data.reporter if reporter_id else None, masked=True)
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def mask(kind: str, value: str | None) -> str | None:
+    return None if value is None else masking.mask(value, kind)
+
+
+def _mask(rep: Reporter | None) -> ReporterView | None:
+    if rep is None:
+        return None
+    return ReporterView(name=mask("name", rep.name), phone=mask("phone", rep.phone))
+
+
+def _to_order(s: OrderState, rep: Reporter | None, masked: bool = True, timeline: list[OrderEvent] | None = None) -> Order:
+    return Order(
+        id=s.public_id, source=s.source, channel=s.channel, category=s.category, severity=s.severity,
+        status=s.status, department=s.department, street_code=s.street_code, community_code=s.community_code,
+        grid_code=s.grid_code, lon=s.lon, lat=s.lat, address=s.address, description=s.description,
+        photos=list(s.photos or []), reporter=_mask(rep) if masked else (ReporterView(**rep.model_dump()) if rep else None), master_id=s.master_id,
+        external_ref=s.external_ref, escalation_level=s.escalation_level, flag=s.flag,
+        returns_count=s.returns_count, reopen_count=s.reopen_count, created_at=s.created_at,
+        updated_at=s.updated_at, due_at=s.due_at, warn_at=s.warn_at, resolved_at=s.resolved_at,
+        closed_at=s.closed_at,
+        resolution_working_days=None if s.resolution_working_s is None else round(s.resolution_working_s / calendar.DAY, 4),
+        resolution_calendar_days=None if s.resolution_s is None else round(s.resolution_s / calendar.DAY, 4),
+        on_time=s.on_time, actually_resolved=s.actually_resolved, satisfaction=s.satisfaction,
+        condition_cleared_at=s.condition_cleared_at, allowed_actions=lifecycle.allowed_actions(s),
+        timeline=timeline,
+    )
+
+
+def _reporters(session: Session, ids_: Iterable[int | None]) -> dict[int, Reporter]:
+    wanted = {i for i in ids_ if i is not None}
+    if not wanted:
+        return {}
+    rows = session.execute(select(reporter_t).where(reporter_t.c.id.in_(wanted))).all()
+    return {r.id: Reporter(name=r.name, phone=r.phone) for r in rows}
+
+
+def events_of(session: Session, order_id: int) -> list[Event]:
+    rows = session.execute(
+        select(work_order_event).where(work_order_event.c.order_id == order_id).order_by(work_order_event.c.seq)
+    ).all()
+    return [Event(r.action, r.at, r.actor, r.from_status, r.to_status, r.reason, r.data) for r in rows]
+
+
+def get_order(session: Session, actor: Actor, public_id: str) -> Order:
+    row = _load(session, public_id)
+    state = _state_of(row)
+    if not _sees(actor, state):
+        raise NotFound(f"No work order {public_id}.")
+    timeline = [
+        OrderEvent(seq=r.seq, action=r.action, from_status=r.from_status, to_status=r.to_status, actor=r.actor,
+                   at=r.at, reason=r.reason, data=r.data)
+        for r in session.execute(select(work_order_event).where(work_order_event.c.order_id == row.id)
+                                 .order_by(work_order_event.c.seq)).all()
+    ]
+    return _to_order(state, _reporters(session, [row.reporter_id]).get(row.reporter_id), True, timeline)
+
+
+LIST_FILTERS = ("source", "channel", "category", "severity", "status", "department", "street_code",
+                "community_code", "grid_code", "flag", "master_id")
+
+
+def _cursor(order_id: int) -> str:
+    return base64.urlsafe_b64encode(f"o:{order_id}".encode()).decode().rstrip("=")
+
+
+def _uncursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, value = raw.split(":", 1)
+        assert kind == "o"
+        return int(value)
+    except Exception:
+        raise InvalidInput("The cursor is not valid; use the `next` value of the previous page.",
+                           errors=[{"field": "cursor", "message": "invalid"}]) from None
+
+
+def list_orders(session: Session, actor: Actor, *, limit: int = 50, cursor: str | None = None,
+                created_from: datetime | None = None, created_to: datetime | None = None,
+                **filters: str | None) -> OrderPage:
+    """Newest first, keyset-paginated."""
+    if not 1 <= limit <= 500:
+        raise InvalidInput("limit must be between 1 and 500", errors=[{"field": "limit", "message": "out of range"}])
+    unknown = set(filters) - set(LIST_FILTERS)
+    if unknown:
+        raise InvalidInput(f"unknown filters {sorted(unknown)}")
+    q = select(work_order)
+    scope = _scope_filter(actor)
+    if scope is not None:
+        q = q.where(scope)
+    for name, value in filters.items():
+        if value is not None:
+            q = q.where(work_order.c[name] == value)
+    if created_from:
+        q = q.where(work_order.c.created_at >= created_from)
+    if created_to:
+        q = q.where(work_order.c.created_at < created_to)
+    if cursor:
+        q = q.where(work_order.c.id < _uncursor(cursor))
+    rows = session.execute(q.order_by(work_order.c.id.desc()).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    reps = _reporters(session, (r.reporter_id for r in rows))
+    items = [_to_order(_state_of(r), reps.get(r.reporter_id)) for r in rows]
+    return OrderPage(items=items, next=_cursor(rows[-1].id) if more and rows else None)
+
+
+# --- changing -----------------------------------------------------------------------------
+
+
+def transition(session: Session, actor: Actor, public_id: str, action: str, reason: str | None = None,
+               at: datetime | None = None, **data: Any) -> Order:
+    """Take one action on an order (dispatch, accept, resolve, callback, escalate …)."""
+    at = at or calendar.utcnow()
+    if action in lifecycle.SYSTEM_ACTIONS and not actor.has("system"):
+        raise Forbidden(f"{action} is taken by the system only.")
+    row = _load(session, public_id, lock=True)
+    state = _state_of(row)
+    _may(actor, state, action)
+    if action in ("dispatch", "reassign") and data.get("department"):
+        reference().department(data["department"])
+    if action == "escalate":
+        data.setdefault("level", state.escalation_level + 1)
+        top = reference().escalation[-1]
+        if data["level"] > len(reference().escalation) - 1:
+            raise Conflict(f"The order is already at the highest escalation level, {top.level} ({top.name_en}).")
+        if data["level"] == top.level and top.leader and not data.get("to"):
+            data["to"] = top.leader
+    if action == "merge":
+        master = _state_of(_load(session, data.get("master") or ""))
+        if master.status not in lifecycle.OPEN | {"suspended"} or master.master_id:
+            raise InvalidInput(f"{master.public_id} is not an open master order.")
+    event = lifecycle.decide(state, action, at, actor.label, reason, **data)
+    events = [event]
+    state = lifecycle.apply(state, event)
+    if action == "callback" and data.get("actually_resolved") is False:
+        # The citizen says it was not actually solved: the order goes back to work.
+        events.append(lifecycle.decide(state, "reopen", at, "system", "callback: not actually resolved"))
+        state = lifecycle.apply(state, events[-1])
+    _save(session, row.id, state, events, row.event_count + 1)
+    if action == "resolve":
+        _followers_resolve(session, state, at)
+    return _to_order(state, _reporters(session, [row.reporter_id]).get(row.reporter_id))
+
+
+def _followers_resolve(session: Session, master: OrderState, at: datetime) -> None:
+    """Duplicates follow their master's outcome; each still gets its own callback."""
+    rows = session.execute(
+        select(work_order).where(work_order.c.master_id == master.public_id, work_order.c.status == "merged")
+    ).all()
+    for row in rows:
+        s = _state_of(row)
+        e = lifecycle.decide(s, "follow", at, "system", f"resolved with master {master.public_id}")
+        _save(session, row.id, lifecycle.apply(s, e), [e], row.event_count + 1)
+
+
+def tick(session: Session, now: datetime | None = None) -> TickResult:
+    """The timer: warnings at 75% of the limit, overdue + one level of escalation past it.
+    Idempotent: running it twice at the same moment changes nothing the second time."""
+    now = now or calendar.utcnow()
+    ref = reference()
+    leader = ref.escalation[-1].leader
+    rows = session.execute(
+        select(work_order).where(
+            work_order.c.status.in_(lifecycle.OPEN),
+            or_(and_(work_order.c.warn_at <= now, work_order.c.flag == "ok"),
+                and_(work_order.c.due_at <= now, work_order.c.flag != "overdue")),
+        )
+    ).all()
+    result = TickResult(checked=len(rows), warnings=0, overdue=0, escalated=0)
+    for row in rows:
+        state = _state_of(row)
+        events = lifecycle.timer_events(state, now, ref.top_level, leader)
+        for e in events:
+            state = lifecycle.apply(state, e)
+            if e.action == "flag":
+                result.warnings += e.data["flag"] == "warning"
+                result.overdue += e.data["flag"] == "overdue"
+            elif e.action == "escalate":
+                result.escalated += 1
+        if events:
+            _save(session, row.id, state, events, row.event_count + 1)
+    return result
+
+
+def replay_matches(session: Session, public_id: str) -> bool:
+    """The stored projection equals the replay of the order's events."""
+    row = _load(session, public_id)
+    return lifecycle.replay(events_of(session, row.id)) == _state_of(row)

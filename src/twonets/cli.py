@@ -1,0 +1,137 @@
+"""`twonets <noun> <verb>`: the command line (Typer + Rich)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="twonets — 一网统管 · 一网通办: run the city and serve the people.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console()
+
+
+def _fail(message: str, code: int = 2) -> None:
+    console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Migrate the database to the latest schema and load the reference data."""
+    from twonets.city.services import sync_reference
+    from twonets.core.config import settings
+    from twonets.core.db import unit_of_work, upgrade
+
+    upgrade(settings().database_url, revision)
+    with unit_of_work() as session:
+        sync_reference(session)
+    console.print(f"[green]database at {revision}[/] ({settings().database_url})")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str = typer.Argument("base")) -> None:
+    """Step the schema back (base: drop everything)."""
+    from twonets.core.db import downgrade
+
+    downgrade(revision=revision)
+    console.print(f"[yellow]database at {revision}[/]")
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000, tick: bool = typer.Option(True, help="run the timer job inside the server")) -> None:
+    """Serve the API, console and portal (and the deadline timer)."""
+    import uvicorn
+
+    from twonets.api.app import create_app
+
+    api = create_app()
+    if tick:
+        from twonets.city.timer import start_background_timer
+
+        start_background_timer(api)
+    uvicorn.run(api, host=host, port=port, log_level="warning")
+
+
+@app.command()
+def tick(at: Optional[str] = typer.Option(None, help="ISO time to evaluate at (default: now)"),
+         as_json: bool = typer.Option(False, "--json")) -> None:
+    """Run the deadline timer once: warnings, overdue flags, automatic escalation (idempotent)."""
+    from twonets.city.services import tick as run_tick
+    from twonets.core.db import unit_of_work
+
+    now = _parse_time(at) if at else None
+    with unit_of_work() as session:
+        result = run_tick(session, now)
+    if as_json:
+        print(result.model_dump_json())
+    else:
+        console.print(f"checked {result.checked}, warnings {result.warnings}, overdue {result.overdue}, escalated {result.escalated}")
+
+
+def _parse_time(raw: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        _fail(f"not an ISO 8601 time: {raw!r} (e.g. 2026-10-08T09:00:00+08:00)")
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+@app.command()
+def demo(days: int = typer.Option(30, min=1, max=400, help="days of orders to simulate"),
+         seed: int = typer.Option(7, help="random seed: the same seed gives the same district"),
+         orders_per_day: Optional[int] = typer.Option(None, help="default: 5,000–8,000 a day"),
+         if_empty: bool = typer.Option(False, "--if-empty", help="do nothing when orders exist already")) -> None:
+    """Build the demo district and simulate DAYS of work orders, then print the KPI table."""
+    from twonets.city.demo import run_demo
+    from twonets.core.db import default_engine, upgrade
+
+    upgrade()
+    created = run_demo(default_engine(), days=days, seed=seed, orders_per_day=orders_per_day,
+                       if_empty=if_empty, console=console)
+    if created:
+        kpi(group_by=None, date_from=None, date_to=None, csv_out=None, as_json=False)
+
+
+@app.command()
+def kpi(group_by: Optional[str] = typer.Option(None, "--by", help="department, source, category, street, grid or channel"),
+        date_from: Optional[str] = typer.Option(None, "--from", help="first local day, YYYY-MM-DD"),
+        date_to: Optional[str] = typer.Option(None, "--to", help="last local day, YYYY-MM-DD"),
+        csv_out: Optional[str] = typer.Option(None, "--csv", help="also write the table to this CSV file"),
+        as_json: bool = typer.Option(False, "--json")) -> None:
+    """The KPI table the district is judged by."""
+    from twonets.city import kpi as kpis
+    from twonets.core.db import unit_of_work
+    from twonets.core.errors import DomainError
+
+    try:
+        query = kpis.KpiQuery.parse(date_from=date_from, date_to=date_to, group_by=group_by)
+        with unit_of_work() as session:
+            rows = kpis.compute(session, query)
+    except DomainError as exc:
+        _fail(exc.detail)
+    if csv_out:
+        with open(csv_out, "w", encoding="utf-8", newline="") as fh:
+            fh.write(kpis.to_csv(rows))
+    if as_json:
+        print(json.dumps([r.model_dump() for r in rows], ensure_ascii=False, indent=2))
+        return
+    table = Table(title="KPI · 考核指标" + (f" by {group_by}" if group_by else ""))
+    for col, _zh, _en in kpis.COLUMNS:
+        table.add_column(_zh + "\n" + _en, justify="left" if col == "group" else "right")
+    for r in rows:
+        table.add_row(*[kpis.fmt(col, getattr(r, col)) for col, _, _ in kpis.COLUMNS])
+    console.print(table)
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

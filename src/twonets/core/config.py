@@ -1,0 +1,60 @@
+"""Configuration from the environment (TWONETS_*), read once per process."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///./twonets.db"
+    # Duplicate linking: same minor category within this radius and window of an open order.
+    duplicate_radius_m: float = 50.0
+    duplicate_window_h: float = 24.0
+    # Share of the time limit after which an order is flagged "warning".
+    warning_share: float = 0.75
+    tick_interval_s: float = 60.0
+    log_level: str = "INFO"
+    log_json: bool = True
+    # Data foundation: the system's Ed25519 key (audit checkpoints, JWTs) lives under key_dir,
+    # generated on first use. A jwt_secret switches tokens to HS256 with that shared secret.
+    key_dir: str = "./var/keys"
+    jwt_secret: str = ""
+    jwt_issuer: str = "twonets"
+    jwt_audience: str = "twonets-api"
+    access_token_ttl_s: float = 900.0
+    refresh_token_ttl_s: float = 14 * 86400.0
+    audit_checkpoint_every: int = 1000
+    extra: dict = field(default_factory=dict)
+
+
+def load_settings() -> Settings:
+    env = os.environ
+    return Settings(
+        database_url=env.get("TWONETS_DATABASE_URL") or "sqlite:///./twonets.db",
+        duplicate_radius_m=_float("TWONETS_DUPLICATE_RADIUS_M", 50.0),
+        duplicate_window_h=_float("TWONETS_DUPLICATE_WINDOW_H", 24.0),
+        warning_share=_float("TWONETS_WARNING_SHARE", 0.75),
+        tick_interval_s=_float("TWONETS_TICK_INTERVAL_S", 60.0),
+        log_level=env.get("TWONETS_LOG_LEVEL", "INFO"),
+        log_json=env.get("TWONETS_LOG_JSON", "1") not in ("0", "false", "no"),
+        key_dir=env.get("TWONETS_KEY_DIR") or "./var/keys",
+        jwt_secret=env.get("TWONETS_JWT_SECRET", ""),
+        jwt_issuer=env.get("TWONETS_JWT_ISSUER") or "twonets",
+        jwt_audience=env.get("TWONETS_JWT_AUDIENCE") or "twonets-api",
+        access_token_ttl_s=_float("TWONETS_ACCESS_TOKEN_TTL_S", 900.0),
+        refresh_token_ttl_s=_float("TWONETS_REFRESH_TOKEN_TTL_S", 14 * 86400.0),
+        audit_checkpoint_every=int(_float("TWONETS_AUDIT_CHECKPOINT_EVERY", 1000)),
+    )
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,5 @@
+"""Imports every package's tables so the one MetaData knows the whole schema (Alembic, tests)."""
+
+from twonets.core.tables import metadata  # noqa: F401
+import twonets.city.tables  # noqa: F401
+import twonets.data.tables  # noqa: F401
