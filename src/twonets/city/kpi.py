@@ -37,7 +37,6 @@ from twonets.core.errors import InvalidInput
 CUTS = {"department": "department", "source": "source", "category": "category", "street": "street_code",
         "grid": "grid_code", "channel": "channel"}
 SATISFIED = ("satisfied", "basically_satisfied")
-EXCLUDED = ("cancelled", "merged")
 
 COLUMNS = [
     ("group", "分组", "group"),
@@ -140,7 +139,7 @@ def _count(cond) -> object:
 
 
 def _aggregates():
-    counted = wo.c.status.notin_(EXCLUDED)
+    counted = (wo.c.status != "cancelled") & wo.c.master_id.is_(None)
     resolved = wo.c.resolved_at.is_not(None)
     callback = wo.c.satisfaction.is_not(None)
     satisfied = wo.c.satisfaction.in_(SATISFIED)
@@ -202,7 +201,7 @@ def from_states(states: Iterable[OrderState], group: str = "all") -> KpiRow:
                        "reopened", "duplicates"], 0)
     c["working_s"] = c["calendar_s"] = 0.0
     for s in states:
-        counted = s.status not in EXCLUDED
+        counted = s.status != "cancelled" and s.master_id is None
         resolved = s.resolved_at is not None
         c["orders"] += 1
         c["auto_n"] += s.source == "auto" and counted
