@@ -52,6 +52,11 @@ def add_rule(session: Session, actor: Actor, rule: RoutingRuleIn) -> RoutingRule
     if rule.category is not None:
         ref.category(rule.category)
     values = rule.model_dump() | {"created_at": utcnow(), "created_by": actor.label}
+    # NULL never equals NULL in a unique index, so the scope is checked here as well.
+    same_scope = [routing_rule.c[k].is_(None) if values[k] is None else routing_rule.c[k] == values[k]
+                  for k in ("category", "street_code", "grid_code")]
+    if session.execute(select(routing_rule.c.id).where(*same_scope)).first():
+        raise Conflict("A rule for this category, street and grid already exists; delete it first.")
     try:
         with session.begin_nested():
             new_id = session.execute(insert(routing_rule).values(**values).returning(routing_rule.c.id)).scalar_one()

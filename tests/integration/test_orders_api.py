@@ -1,0 +1,166 @@
+"""Work orders through the HTTP API: problem details, idempotency, transitions, KPIs, ops."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.districts import cell_center, seed_tiny_district
+from twonets.api.app import create_app
+from twonets.core.db import session_factory
+
+
+@pytest.fixture
+def api(engine):
+    s = session_factory(engine)()
+    seed_tiny_district(s)
+    s.close()
+    with TestClient(create_app(engine), raise_server_exceptions=False) as client:
+        yield client
+
+
+def body(**kw):
+    lon, lat = cell_center(0, 0)
+    base = {"source": "citizen", "channel": "web", "category": "exposed_garbage", "description": "路边有垃圾",
+            "lon": lon, "lat": lat, "reporter": {"name": "李四", "phone": "13900001111"}}
+    base.update(kw)
+    return base
+
+
+def test_create_read_and_act(api):
+    r = api.post("/api/v1/orders", json=body())
+    assert r.status_code == 201, r.text
+    order = r.json()
+    assert order["status"] == "dispatched" and order["grid_code"] == "S01C001G01"
+    assert order["reporter"] == {"name": "李*", "phone": "139****1111"}
+    oid = order["id"]
+    r = api.post(f"/api/v1/orders/{oid}/accept", json={})
+    assert r.status_code == 200 and r.json()["status"] == "accepted"
+    r = api.post(f"/api/v1/orders/{oid}/resolve", json={"outcome": "cleaned"})
+    assert r.json()["status"] == "resolved"
+    r = api.post(f"/api/v1/orders/{oid}/callback", json={"actually_resolved": True, "satisfaction": "satisfied"})
+    assert r.json()["status"] == "checked"
+    got = api.get(f"/api/v1/orders/{oid}").json()
+    assert [e["action"] for e in got["timeline"]] == ["create", "dispatch", "accept", "resolve", "callback"]
+    assert "13900001111" not in api.get("/api/v1/orders").text
+
+
+def test_illegal_transition_is_409_problem(api):
+    oid = api.post("/api/v1/orders", json=body()).json()["id"]
+    r = api.post(f"/api/v1/orders/{oid}/close", json={})
+    assert r.status_code == 409
+    assert r.headers["content-type"].startswith("application/problem+json")
+    p = r.json()
+    assert p["status"] == 409 and "accept" in p["allowed"] and "Allowed now" in p["detail"]
+
+
+@pytest.mark.parametrize("payload, field", [
+    ({"source": "citizen"}, "channel"),
+    (body(category="no_such_thing"), "category"),
+    (body(channel="sensor"), ""),
+    (body(lat=None), ""),
+    (body(lon=500), "lon"),
+    (body(reporter={"phone": "call me"}), "reporter.phone"),
+    (body(description=""), "description"),
+    (body(unexpected=1), "unexpected"),
+])
+def test_bad_input_is_422_naming_the_field(api, payload, field):
+    r = api.post("/api/v1/orders", json=payload)
+    assert r.status_code == 422, r.text
+    p = r.json()
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert p["title"] and p["detail"]
+    if field:
+        assert any(e["field"] == field for e in p["errors"]), p
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/orders/WO-20990101-000001",
+    "/api/v1/orders?limit=0",
+    "/api/v1/orders?cursor=%%%",
+    "/api/v1/orders?created_from=yesterday",
+    "/api/v1/orders?created_from=2026-11-24T00:00:00",
+    "/api/v1/orders?status=lost",
+    "/api/v1/kpi?from=2026-02-30",
+    "/api/v1/kpi?group_by=planet",
+    "/api/v1/areas?level=planet",
+    "/api/v1/locate?lon=0&lat=0",
+    "/api/v1/nowhere",
+])
+def test_bad_reads_are_4xx_problems(api, path):
+    r = api.get(path)
+    assert 400 <= r.status_code < 500, (path, r.status_code, r.text)
+    assert r.json()["detail"]
+
+
+def test_unknown_action_and_missing_reason(api):
+    oid = api.post("/api/v1/orders", json=body()).json()["id"]
+    assert api.post(f"/api/v1/orders/{oid}/teleport", json={}).status_code == 422
+    r = api.post(f"/api/v1/orders/{oid}/return", json={})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "reason"
+    assert api.post(f"/api/v1/orders/{oid}/accept", content="not json",
+                    headers={"content-type": "application/json"}).status_code == 422
+
+
+def test_idempotency_key_returns_the_same_result(api):
+    headers = {"Idempotency-Key": "abc-123"}
+    first = api.post("/api/v1/orders", json=body(), headers=headers)
+    second = api.post("/api/v1/orders", json=body(), headers=headers)
+    assert first.status_code == second.status_code == 201
+    assert first.json()["id"] == second.json()["id"]
+    assert second.headers.get("Idempotent-Replay") == "true"
+    assert len(api.get("/api/v1/orders").json()["items"]) == 1
+    oid = first.json()["id"]
+    a = api.post(f"/api/v1/orders/{oid}/accept", json={}, headers={"Idempotency-Key": "acc-1"})
+    b = api.post(f"/api/v1/orders/{oid}/accept", json={}, headers={"Idempotency-Key": "acc-1"})
+    assert a.status_code == b.status_code == 200
+
+
+def test_pagination_and_filters(api):
+    for i in range(5):
+        api.post("/api/v1/orders", json=body(lon=None, lat=None, address=f"路{i}号",
+                                             source="proactive", channel="inspector"))
+    api.post("/api/v1/orders", json=body())
+    page = api.get("/api/v1/orders", params={"limit": 2, "source": "proactive"}).json()
+    ids = [o["id"] for o in page["items"]]
+    while page["next"]:
+        page = api.get("/api/v1/orders", params={"limit": 2, "source": "proactive", "cursor": page["next"]}).json()
+        ids += [o["id"] for o in page["items"]]
+    assert len(ids) == len(set(ids)) == 5
+
+
+def test_reference_routes_and_geojson(api):
+    assert len(api.get("/api/v1/departments").json()["items"]) == 29
+    cats = api.get("/api/v1/categories").json()["items"]
+    assert {"waterlogging", "manhole_missing", "street_vending", "exposed_garbage"} <= {c["code"] for c in cats}
+    grids = api.get("/api/v1/grids").json()
+    assert grids["type"] == "FeatureCollection" and len(grids["features"]) == 4
+    lon, lat = cell_center(1, 1)
+    assert api.get("/api/v1/locate", params={"lon": lon, "lat": lat}).json()["grid_code"] == "S02C001G02"
+    r = api.post("/api/v1/routing-rules", json={"category": "exposed_garbage", "street_code": "S02", "department": "jiedao"})
+    assert r.status_code == 201
+    assert api.post("/api/v1/routing-rules", json={"category": "exposed_garbage", "street_code": "S02",
+                                                   "department": "jiedao"}).status_code == 409
+    assert api.get("/api/v1/route", params={"category": "exposed_garbage", "street_code": "S02"}).json() == {"department": "jiedao"}
+    assert api.delete(f"/api/v1/routing-rules/{r.json()['id']}").status_code == 204
+    assert api.delete("/api/v1/routing-rules/999999").status_code == 404
+
+
+def test_kpi_json_and_csv(api):
+    oid = api.post("/api/v1/orders", json=body(source="auto", channel="sensor", reporter=None)).json()["id"]
+    api.post(f"/api/v1/orders/{oid}/accept", json={})
+    api.post(f"/api/v1/orders/{oid}/resolve", json={})
+    data = api.get("/api/v1/kpi", params={"group_by": "source"}).json()
+    assert data["items"][0]["group"] == "all" and data["items"][0]["orders"] == 1
+    assert data["items"][0]["same_day_rate"] == 1.0
+    csv = api.get("/api/v1/kpi", params={"format": "csv"})
+    assert csv.headers["content-type"].startswith("text/csv") and csv.text.startswith("group,orders")
+
+
+def test_health_and_metrics(api):
+    h = api.get("/healthz").json()
+    assert h["status"] == "ok"
+    api.get("/api/v1/departments")
+    m = api.get("/metrics")
+    assert m.status_code == 200 and "twonets_http_requests_total" in m.text
+    assert 'route="/api/v1/departments"' in m.text
