@@ -1,0 +1,45 @@
+"""The command line, run as a user would (Typer's runner, a real SQLite file)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from twonets.cli import app
+
+
+@pytest.fixture
+def cli_db(tmp_path, monkeypatch):
+    from twonets.core import config, db
+
+    monkeypatch.setenv("TWONETS_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    config.settings.cache_clear()
+    db.engine_for.cache_clear()
+    yield tmp_path
+    config.settings.cache_clear()
+    db.engine_for.cache_clear()
+
+
+def test_upgrade_tick_and_kpi(cli_db):
+    runner = CliRunner()
+    r = runner.invoke(app, ["db", "upgrade"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["tick", "--json"])
+    assert r.exit_code == 0 and json.loads(r.output)["checked"] == 0
+    r = runner.invoke(app, ["kpi", "--json", "--by", "source", "--csv", str(cli_db / "k.csv")])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)[0]["orders"] == 0
+    assert (cli_db / "k.csv").read_text().startswith("group,orders")
+    r = runner.invoke(app, ["kpi"])
+    assert r.exit_code == 0 and "KPI" in r.output
+
+
+def test_bad_arguments_get_a_clear_error(cli_db):
+    runner = CliRunner()
+    runner.invoke(app, ["db", "upgrade"])
+    r = runner.invoke(app, ["kpi", "--from", "yesterday"])
+    assert r.exit_code == 2 and "from must be a day" in r.output
+    r = runner.invoke(app, ["tick", "--at", "soon"])
+    assert r.exit_code == 2 and "ISO 8601" in r.output
