@@ -164,3 +164,8 @@ def test_health_and_metrics(api):
     m = api.get("/metrics")
     assert m.status_code == 200 and "twonets_http_requests_total" in m.text
     assert 'route="/api/v1/departments"' in m.text
+
+
+def test_home_page_is_bilingual(api):
+    r = api.get("/")
+    assert r.status_code == 200 and "一网统管" in r.text and "Run the city" in r.text
