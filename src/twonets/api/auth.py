@@ -1,0 +1,289 @@
+"""Who is calling: FastAPI dependencies that turn a request into an Actor, and the identity routes.
+
+Use in any router:
+
+    from twonets.api.auth import current_actor, optional_actor, require_roles
+
+    @router.get("/things")
+    def things(actor: Actor = Depends(current_actor)): ...            # 401 without identity
+
+    @router.post("/things")
+    def add(actor: Actor = Depends(require_roles("dispatcher", "administrator"))): ...  # 403 otherwise
+
+    @router.get("/public")
+    def public(actor: Actor | None = Depends(optional_actor)): ...    # None when anonymous
+
+    @router.post("/open311/v2/requests.json")
+    def post311(actor: Actor = Depends(api_key_actor("open311"))): ...  # X-API-Key / api_key
+
+Credentials: `Authorization: Bearer <JWT access token>` (from POST /api/v1/auth/login), or an
+API key in `X-API-Key` (or `Authorization: ApiKey <key>`). API-key actors have the role
+`open311_client` or `device`, never a staff role.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from twonets.api.deps import get_session, idempotent
+from twonets.api.problems import problem
+from twonets.core.actor import Actor
+from twonets.core.errors import Forbidden, Unauthorized
+from twonets.data import identity
+
+_STATE_KEY = "twonets_actor"
+
+
+def _credentials(request: Request) -> tuple[str, str] | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    scheme = scheme.lower()
+    if scheme == "bearer" and value.strip():
+        return "bearer", value.strip()
+    if scheme == "apikey" and value.strip():
+        return "api_key", value.strip()
+    key = request.headers.get("x-api-key")
+    if key:
+        return "api_key", key.strip()
+    return None
+
+
+def _api_key(request: Request, raw: str, kind: str | None = None) -> Actor:
+    session: Session = request.app.state.sessions()
+    try:
+        actor = identity.authenticate_api_key(session, raw, kind=kind)
+        session.commit()
+        return actor
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def _resolve(request: Request) -> Actor | None:
+    if hasattr(request.state, _STATE_KEY):
+        return getattr(request.state, _STATE_KEY)
+    creds = _credentials(request)
+    actor: Actor | None = None
+    if creds is not None:
+        kind, value = creds
+        actor = identity.decode_access_token(value) if kind == "bearer" else _api_key(request, value)
+    setattr(request.state, _STATE_KEY, actor)
+    return actor
+
+
+def current_actor(request: Request) -> Actor:
+    """The caller, from a Bearer token or an API key; 401 problem when missing or invalid."""
+    actor = _resolve(request)
+    if actor is None:
+        raise Unauthorized("sign in: send 'Authorization: Bearer <access token>'")
+    return actor
+
+
+def optional_actor(request: Request) -> Actor | None:
+    """The caller, or None when no credentials are sent (invalid credentials are still 401)."""
+    return _resolve(request)
+
+
+def require_roles(*roles: str) -> Callable[..., Actor]:
+    """A dependency that returns the caller when it has one of `roles`, else 403."""
+    wanted = frozenset(roles)
+
+    def _dependency(actor: Actor = Depends(current_actor)) -> Actor:
+        if not actor.roles & wanted:
+            raise Forbidden(f"this needs one of the roles: {', '.join(sorted(wanted))}")
+        return actor
+
+    _dependency.__name__ = "require_" + "_or_".join(sorted(wanted))
+    return _dependency
+
+
+def api_key_actor(kind: str) -> Callable[..., Actor]:
+    """A dependency for API-key clients of one kind ('open311' or 'device'). Accepts the key in
+    X-API-Key, 'Authorization: ApiKey …' or an `api_key` query parameter (GeoReport v2)."""
+
+    def _dependency(request: Request) -> Actor:
+        creds = _credentials(request)
+        raw = creds[1] if creds and creds[0] == "api_key" else request.query_params.get("api_key")
+        if not raw:
+            raise Unauthorized("send an API key")
+        return _api_key(request, raw, kind)
+
+    return _dependency
+
+
+# --- routes -------------------------------------------------------------------------------
+
+router = APIRouter(prefix="/api/v1", tags=["identity"])
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class LoginIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=1, max_length=80)
+    password: str = Field(min_length=1, max_length=400)
+
+
+class RefreshIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    refresh_token: str = Field(min_length=1, max_length=400)
+
+
+def _client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+@router.post("/auth/login")
+def login(body: LoginIn, request: Request, session: Session = Depends(get_session)):
+    """Sign in with a password: a short-lived access token and a refresh token."""
+    try:
+        pair = identity.login(session, body.username, body.password, ip=_client_ip(request))
+    except identity.Throttled as exc:
+        resp = problem(429, exc.title, exc.detail, retry_after=exc.retry_after)
+        resp.headers["Retry-After"] = str(exc.retry_after)
+        return resp
+    except Unauthorized as exc:
+        session.commit()  # keep the failure count even though the login fails
+        resp = problem(401, exc.title, exc.detail)
+        resp.headers["WWW-Authenticate"] = 'Bearer realm="twonets"'
+        return resp
+    return JSONResponse(pair.as_dict(), headers=NO_STORE)
+
+
+@router.post("/auth/refresh")
+def refresh(body: RefreshIn, session: Session = Depends(get_session)):
+    """Swap a refresh token for a new pair (the old one is spent; reusing it signs out)."""
+    try:
+        pair = identity.refresh(session, body.refresh_token)
+    except Unauthorized as exc:
+        session.commit()  # a reuse revokes the family: keep that
+        return problem(401, exc.title, exc.detail)
+    return JSONResponse(pair.as_dict(), headers=NO_STORE)
+
+
+@router.post("/auth/logout", status_code=204)
+def logout(body: RefreshIn, session: Session = Depends(get_session)) -> Response:
+    identity.logout(session, body.refresh_token)
+    return Response(status_code=204)
+
+
+@router.get("/auth/me")
+def me(actor: Actor = Depends(current_actor)) -> dict[str, Any]:
+    return {
+        "sub": actor.id,
+        "roles": sorted(actor.roles),
+        "department": actor.department,
+        "street": actor.street,
+        "grid": actor.grid,
+    }
+
+
+@router.get("/auth/jwks")
+def jwks() -> dict[str, Any]:
+    """Public keys that verify access tokens (JWKS)."""
+    return identity.jwks()
+
+
+# --- users --------------------------------------------------------------------------------
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=3, max_length=80)
+    password: str | None = Field(default=None, max_length=400)
+    roles: list[str] = Field(min_length=1)
+    department: str | None = Field(default=None, max_length=40)
+    street: str | None = Field(default=None, max_length=40)
+    grid: str | None = Field(default=None, max_length=40)
+    subject_id: str | None = Field(default=None, max_length=80)
+
+
+class UserPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    password: str | None = Field(default=None, max_length=400)
+    roles: list[str] | None = None
+    department: str | None = Field(default=None, max_length=40)
+    street: str | None = Field(default=None, max_length=40)
+    grid: str | None = Field(default=None, max_length=40)
+    subject_id: str | None = Field(default=None, max_length=80)
+    active: bool | None = None
+
+
+admin_only = require_roles("administrator")
+
+
+@router.post("/users", status_code=201)
+def create_user(
+    body: UserIn, request: Request, actor: Actor = Depends(admin_only), session: Session = Depends(get_session)
+):
+    return idempotent(
+        session,
+        request,
+        "users.create",
+        lambda: (201, identity.create_user(session, actor, **body.model_dump()).as_dict()),
+    )
+
+
+@router.get("/users")
+def list_users(
+    role: str | None = None,
+    department: str | None = None,
+    limit: int = Query(50, ge=1, le=200),
+    cursor: str | None = None,
+    actor: Actor = Depends(admin_only),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    users, nxt = identity.list_users(session, actor, role=role, department=department, limit=limit, cursor=cursor)
+    return {"items": [u.as_dict() for u in users], "next": nxt}
+
+
+@router.get("/users/{user_id}")
+def get_user(user_id: str, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)) -> dict[str, Any]:
+    if actor.id != user_id and not actor.has("administrator"):
+        raise Forbidden("you may see only your own account")
+    return identity.get_user(session, user_id).as_dict()
+
+
+@router.patch("/users/{user_id}")
+def patch_user(
+    user_id: str, body: UserPatch, actor: Actor = Depends(admin_only), session: Session = Depends(get_session)
+) -> dict[str, Any]:
+    return identity.update_user(session, actor, user_id, **body.model_dump(exclude_unset=True)).as_dict()
+
+
+# --- API keys -----------------------------------------------------------------------------
+
+
+class ApiKeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: str = Field(pattern="^(open311|device)$")
+    name: str = Field(min_length=1, max_length=200)
+    department: str | None = Field(default=None, max_length=40)
+
+
+@router.post("/api-keys", status_code=201)
+def create_api_key(body: ApiKeyIn, actor: Actor = Depends(admin_only), session: Session = Depends(get_session)):
+    key, raw = identity.create_api_key(session, actor, kind=body.kind, name=body.name, department=body.department)
+    return JSONResponse({**key.as_dict(), "key": raw}, status_code=201, headers=NO_STORE)
+
+
+@router.get("/api-keys")
+def list_api_keys(
+    limit: int = Query(50, ge=1, le=200),
+    cursor: str | None = None,
+    actor: Actor = Depends(admin_only),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    keys, nxt = identity.list_api_keys(session, actor, limit=limit, cursor=cursor)
+    return {"items": [k.as_dict() for k in keys], "next": nxt}
+
+
+@router.post("/api-keys/{key_id}/revoke")
+def revoke_api_key(key_id: str, actor: Actor = Depends(admin_only), session: Session = Depends(get_session)) -> dict[str, Any]:
+    return identity.revoke_api_key(session, actor, key_id).as_dict()

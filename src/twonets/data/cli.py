@@ -1,0 +1,172 @@
+"""CLI of the data foundation: `twonets audit …`, `twonets users …`, `twonets catalogue …`.
+
+The top-level app adds these with `app.add_typer(audit_app, name="audit")` and so on.
+Exit codes: 0 fine, 1 the audit chain is broken, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy import func, select
+
+from twonets.core.actor import SYSTEM
+from twonets.core.db import default_engine, make_engine, unit_of_work
+from twonets.core.errors import DomainError
+
+audit_app = typer.Typer(help="The tamper-evident audit chain.", no_args_is_help=True)
+users_app = typer.Typer(help="User accounts and API keys.", no_args_is_help=True)
+catalogue_app = typer.Typer(help="The public-data catalogue.", no_args_is_help=True)
+
+console = Console(stderr=True)
+
+
+def _engine(database_url: Optional[str]):
+    return make_engine(database_url) if database_url else default_engine()
+
+
+def _fail(exc: DomainError, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps({"ok": False, "status": exc.status, "detail": exc.detail, "errors": exc.errors}, ensure_ascii=False))
+    else:
+        console.print(f"[red]{exc.title}:[/red] {exc.detail}")
+        for e in exc.errors:
+            console.print(f"  {e.get('field')}: {e.get('message')}")
+    raise typer.Exit(2)
+
+
+DB_OPTION = typer.Option(None, "--database-url", help="Defaults to TWONETS_DATABASE_URL.")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    database_url: Optional[str] = DB_OPTION,
+) -> None:
+    """Check every link of the chain and every signed checkpoint; name the first broken entry."""
+    from twonets.data import audit
+    from twonets.data.tables import audit_entry
+
+    engine = _engine(database_url)
+    with unit_of_work(engine) as session:
+        total = session.execute(select(func.count()).select_from(audit_entry)).scalar_one()
+        show = not as_json and sys.stderr.isatty()
+        with Progress(
+            TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            console=console, disable=not show, transient=True,
+        ) as progress:
+            task = progress.add_task("verify", total=total)
+            result = audit.verify(session, progress=lambda n: progress.advance(task, n))
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), ensure_ascii=False))
+    elif result.ok:
+        console.print(
+            f"[green]audit chain intact[/green]: {result.entries} entries, {result.checkpoints} checkpoints, "
+            f"{result.seconds:.2f} s"
+        )
+    else:
+        console.print(f"[red]audit chain broken at entry {result.first_broken}[/red]: {result.reason}")
+        for p in result.problems[1:10]:
+            console.print(f"  also: {p['reason']}")
+    raise typer.Exit(0 if result.ok else 1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    as_json: bool = typer.Option(False, "--json"),
+    database_url: Optional[str] = DB_OPTION,
+) -> None:
+    """Sign the head of the chain with the system key now."""
+    from twonets.data import audit
+
+    with unit_of_work(_engine(database_url)) as session:
+        cp = audit.checkpoint(session)
+        if cp is not None:
+            audit.append(session, "admin", SYSTEM, "audit.checkpoint", str(cp["seq"]), {"hash": cp["hash"]})
+    if as_json:
+        typer.echo(json.dumps(cp))
+    elif cp is None:
+        console.print("the audit log is empty: nothing to sign")
+    else:
+        console.print(f"signed entry {cp['seq']} ({cp['hash'][:16]}…) with key {cp['key_id']}")
+
+
+@users_app.command("create")
+def users_create(
+    username: str = typer.Argument(..., help="Login name."),
+    role: list[str] = typer.Option(..., "--role", "-r", help="Repeat for several roles."),
+    department: Optional[str] = typer.Option(None, "--department"),
+    street: Optional[str] = typer.Option(None, "--street"),
+    grid: Optional[str] = typer.Option(None, "--grid"),
+    subject_id: Optional[str] = typer.Option(None, "--subject-id", help="The person a citizen account stands for."),
+    password: Optional[str] = typer.Option(
+        None, "--password", envvar="TWONETS_NEW_PASSWORD", help="Prompted for when omitted on a terminal."
+    ),
+    as_json: bool = typer.Option(False, "--json"),
+    database_url: Optional[str] = DB_OPTION,
+) -> None:
+    """Create a user (the password is hashed with argon2)."""
+    from twonets.data import identity
+
+    if password is None and sys.stdin.isatty():
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        with unit_of_work(_engine(database_url)) as session:
+            user = identity.create_user(
+                session, SYSTEM, username=username, password=password, roles=role, department=department,
+                street=street, grid=grid, subject_id=subject_id,
+            )
+    except DomainError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        typer.echo(json.dumps(user.as_dict(), ensure_ascii=False))
+    else:
+        console.print(f"created {user.id} ({user.username}): {', '.join(user.roles)}")
+
+
+@users_app.command("api-key")
+def users_api_key(
+    kind: str = typer.Argument(..., help="open311 or device"),
+    name: str = typer.Argument(..., help="The client or device."),
+    department: Optional[str] = typer.Option(None, "--department"),
+    as_json: bool = typer.Option(False, "--json"),
+    database_url: Optional[str] = DB_OPTION,
+) -> None:
+    """Issue an API key; the key is shown once and only its hash is stored."""
+    from twonets.data import identity
+
+    try:
+        with unit_of_work(_engine(database_url)) as session:
+            key, raw = identity.create_api_key(session, SYSTEM, kind=kind, name=name, department=department)
+    except DomainError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        typer.echo(json.dumps({**key.as_dict(), "key": raw}))
+    else:
+        console.print(f"{key.id} ({key.kind}, {key.name})")
+        typer.echo(raw)
+
+
+@catalogue_app.command("sync")
+def catalogue_sync(
+    as_json: bool = typer.Option(False, "--json"),
+    database_url: Optional[str] = DB_OPTION,
+) -> None:
+    """Load the catalogue definitions (data/definitions/catalogue.yaml) into the database."""
+    from twonets.data import catalogue
+
+    try:
+        with unit_of_work(_engine(database_url)) as session:
+            counts = catalogue.sync_definitions(session)
+    except catalogue.DefinitionError as exc:
+        console.print(f"[red]bad definition[/red]: {exc}")
+        raise typer.Exit(2)
+    if as_json:
+        typer.echo(json.dumps(counts))
+    else:
+        console.print(f"catalogue: {counts['created']} created, {counts['updated']} updated, {counts['total']} defined")
