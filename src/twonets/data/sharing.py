@@ -349,12 +349,11 @@ def _approve(session: Session, actor: Actor, request_pk: int, public_id: str, ds
     return grant_id
 
 
-def _pending(session: Session, actor: Actor, request_id: str) -> tuple[Any, ShareRequest]:
-    req = get_request(session, actor, request_id)
-    row = session.execute(select(_R.c.id).where(_R.c.public_id == request_id)).one()
+def _pending(session: Session, req: ShareRequest) -> int:
+    """The surrogate key of a request that must still be pending (checked after permissions)."""
     if req.status != "pending":
-        raise Conflict(f"request {request_id} is {req.status}, not pending", state=req.status)
-    return row.id, req
+        raise Conflict(f"request {req.id} is {req.status}, not pending", state=req.status)
+    return session.execute(select(_R.c.id).where(_R.c.public_id == req.id)).scalar_one()
 
 
 def decide(
@@ -362,9 +361,10 @@ def decide(
 ) -> ShareRequest:
     """The owner department's data officer approves or refuses a pending request."""
     at = at or utcnow()
-    pk, req = _pending(session, actor, request_id)
+    req = get_request(session, actor, request_id)
     if not (actor.has("system") or (actor.has("data_officer") and actor.department == req.owner_department)):
         raise Forbidden("only the owner department's data officers decide on requests for its data")
+    pk = _pending(session, req)
     ds = catalogue.load(session, req.dataset)
     reason = (reason or "").strip()
     if approve:
@@ -383,9 +383,10 @@ def decide(
 
 def withdraw(session: Session, actor: Actor, request_id: str, at: datetime | None = None) -> ShareRequest:
     at = at or utcnow()
-    pk, req = _pending(session, actor, request_id)
+    req = get_request(session, actor, request_id)
     if actor.department != req.department or not actor.has(*REQUEST_ROLES):
         raise Forbidden("only the requesting department withdraws its request")
+    pk = _pending(session, req)
     session.execute(update(_R).where(_R.c.id == pk).values(status="withdrawn", decided_by=actor.label, decided_at=at))
     audit.append(session, "decision", actor, "share.withdraw", request_id, {"dataset": req.dataset}, at=at)
     return get_request(session, actor, request_id)
