@@ -26,6 +26,13 @@ catalogue_app = typer.Typer(help="The public-data catalogue.", no_args_is_help=T
 console = Console(stderr=True)
 
 
+@audit_app.callback()
+@users_app.callback()
+@catalogue_app.callback()
+def _group() -> None:
+    """Keep each app a command group even while it has one command."""
+
+
 def _engine(database_url: Optional[str]):
     return make_engine(database_url) if database_url else default_engine()
 
