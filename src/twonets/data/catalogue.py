@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import String, cast, delete, insert, or_, select, update
+from sqlalchemy import String, bindparam, cast, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from twonets.core.actor import SYSTEM, Actor
@@ -81,12 +81,30 @@ def _dataset(row, fields: tuple[DataField, ...]) -> Dataset:
     )
 
 
+_BY_CODE = select(data_dataset).where(data_dataset.c.code == bindparam("code"))
+# Schemas by (database, dataset id, updated_at): every schema change bumps updated_at, so a
+# hit is always current. Bounded: cleared when it grows past a few thousand entries.
+_field_cache: dict[tuple[str, int, datetime], tuple[DataField, ...]] = {}
+
+
 def load(session: Session, code: str) -> Dataset:
     """A dataset by code, whoever asks (service-internal; callers check visibility)."""
-    row = session.execute(select(data_dataset).where(data_dataset.c.code == code)).first()
+    row = session.execute(_BY_CODE, {"code": code}).first()
     if row is None:
         raise NotFound(f"no dataset {code!r} in the catalogue")
-    return _dataset(row, _fields_of(session, [row.id]).get(row.id, ()))
+    return dataset_from_row(session, row)
+
+
+def dataset_from_row(session: Session, row) -> Dataset:
+    """A Dataset from a data_dataset row, its schema from the cache when current."""
+    key = (str(session.get_bind().url), row.id, row.updated_at)
+    fields = _field_cache.get(key)
+    if fields is None:
+        fields = _fields_of(session, [row.id]).get(row.id, ())
+        if len(_field_cache) > 4096:
+            _field_cache.clear()
+        _field_cache[key] = fields
+    return _dataset(row, fields)
 
 
 def get(session: Session, actor: Actor | None, code: str) -> Dataset:

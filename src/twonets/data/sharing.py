@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from twonets.core.actor import SYSTEM, Actor
@@ -224,17 +224,18 @@ def list_grants(
     return items[:limit], nxt
 
 
+_ACTIVE_GRANTS = select(_G.c.public_id, _G.c.fields, _G.c.unmasked).where(
+    _G.c.dataset_id == bindparam("dataset_id"),
+    _G.c.department == bindparam("department"),
+    _G.c.revoked_at.is_(None),
+    _G.c.valid_from <= bindparam("now", type_=_G.c.valid_from.type),
+    _G.c.expires_at > bindparam("now", type_=_G.c.expires_at.type),
+)
+
+
 def active_grants(session: Session, dataset_id: int, department: str, now: datetime) -> list[tuple[str, list[str], bool]]:
     """(grant id, fields, unmasked) of the grants a department holds on a dataset right now."""
-    rows = session.execute(
-        select(_G.c.public_id, _G.c.fields, _G.c.unmasked).where(
-            _G.c.dataset_id == dataset_id,
-            _G.c.department == department,
-            _G.c.revoked_at.is_(None),
-            _G.c.valid_from <= now,
-            _G.c.expires_at > now,
-        )
-    )
+    rows = session.execute(_ACTIVE_GRANTS, {"dataset_id": dataset_id, "department": department, "now": now})
     return [(r[0], list(r[1]), bool(r[2])) for r in rows]
 
 

@@ -146,7 +146,8 @@ audit_entry = Table(
     Column("hash", String(64), nullable=False),
 )
 
-# The chain's head, one row (id = 1): appenders lock it, so the chain never forks.
+# The chain's head, one row (id = 1): `seq` is the live counter that appenders bump (taking
+# the row lock, so the chain never forks); `hash` is the hash of the last checkpointed entry.
 audit_head = Table(
     "audit_head",
     metadata,
