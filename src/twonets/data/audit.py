@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -90,21 +90,17 @@ def _actor_label(actor: Actor | str) -> str:
 # Built once: a statement object memoises its cache key, which keeps appends cheap.
 # Bumping the head takes its row lock (the chain never forks) and, in the same round trip,
 # fetches the previous entry's hash.
-_prev = audit_entry.alias("prev")
-_BUMP_HEAD = (
-    update(audit_head)
-    .where(audit_head.c.id == 1)
-    .values(seq=audit_head.c.seq + 1)
-    .returning(
-        audit_head.c.seq,
-        select(_prev.c.hash).where(_prev.c.seq == audit_head.c.seq - 1).scalar_subquery(),
-    )
+# (Plain SQL: SQLAlchemy's SQLite compiler drops the table names inside RETURNING, which
+# would turn the correlation into `seq = seq - 1`.)
+_BUMP_HEAD = text(
+    "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 "
+    "RETURNING seq, (SELECT prev.hash FROM audit_entry AS prev WHERE prev.seq = audit_head.seq - 1)"
 )
 _PREV_HASH = select(audit_entry.c.hash).where(audit_entry.c.seq == bindparam("seq"))
 _INSERT_ENTRY = insert(audit_entry)
 
 
-def _lock_head(session: Session) -> tuple[int, str]:
+def _lock_head(session: Session | Connection) -> tuple[int, str]:
     """Take the head row (creating it on first use); return the new seq and the previous hash."""
     row = session.execute(_BUMP_HEAD).first()
     if row is None:
@@ -127,7 +123,7 @@ def _lock_head(session: Session) -> tuple[int, str]:
 
 
 def append(
-    session: Session,
+    session: Session | Connection,
     kind: str,
     actor: Actor | str,
     action: str,
@@ -136,7 +132,8 @@ def append(
     *,
     at: datetime | None = None,
 ) -> Entry:
-    """Append one entry to the chain in the caller's unit of work; returns it (with its seq).
+    """Append one entry to the chain in the caller's unit of work (a Session, or its
+    Connection); returns it (with its seq).
 
     kind: access | decision | admin | auth. `data` must not hold personal data in clear.
     """
@@ -146,19 +143,19 @@ def append(
     seq, prev = _lock_head(session)
     label = _actor_label(actor)
     subject = str(subject)[:200]
-    text = canonical_data(data)
-    digest = entry_hash(prev, seq, at, kind, label, action, subject, text)
+    body = canonical_data(data)
+    digest = entry_hash(prev, seq, at, kind, label, action, subject, body)
     session.execute(
         _INSERT_ENTRY,
         {
             "seq": seq, "at": at, "kind": kind, "actor": label, "action": action, "subject": subject,
-            "data": text, "prev_hash": prev, "hash": digest,
+            "data": body, "prev_hash": prev, "hash": digest,
         },
     )
     every = settings().audit_checkpoint_every
     if every > 0 and seq % every == 0:
         _sign(session, seq, digest, at)
-    return Entry(seq, at, kind, label, action, subject, json.loads(text), prev, digest)
+    return Entry(seq, at, kind, label, action, subject, json.loads(body), prev, digest)
 
 
 # --- checkpoints --------------------------------------------------------------------------
@@ -168,7 +165,7 @@ def checkpoint_message(seq: int, digest: str) -> bytes:
     return f"twonets-audit-checkpoint\n{seq}\n{digest}".encode("ascii")
 
 
-def _sign(session: Session, seq: int, digest: str, at: datetime, key: SystemKey | None = None) -> dict[str, Any]:
+def _sign(session: Session | Connection, seq: int, digest: str, at: datetime, key: SystemKey | None = None) -> dict[str, Any]:
     key = key or system_key()
     signature = base64.b64encode(key.sign(checkpoint_message(seq, digest))).decode("ascii")
     session.execute(

@@ -176,3 +176,12 @@ def test_list_entries_newest_first(engine):
     assert [e.seq for e in page] == [5, 4]
     assert [e.seq for e in older] == [3, 2, 1]
     assert page[0].data == {"i": 5, "名": "值"}
+
+
+def test_bumping_the_head_returns_the_previous_hash_in_one_trip(engine):
+    """The fast path (no fallback query): the bump's RETURNING carries the previous hash."""
+    entries = _fill(engine, 3)
+    with session_factory(engine)() as s:
+        seq, prev = s.execute(audit._BUMP_HEAD).one()
+        s.rollback()
+    assert (seq, prev) == (4, entries[-1].hash)
