@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Mapping, Sequence
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, select
+from sqlalchemy import Connection, and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from twonets.core.actor import Actor
 from twonets.core.calendar import utcnow
 from twonets.core.errors import Forbidden, InvalidInput, NotFound
 from twonets.data import audit, catalogue
+from twonets.data.fastpath import Raw
 from twonets.data.masking import mask
 from twonets.data.models import Dataset, _iso
 from twonets.data.tables import data_access, data_dataset, data_grant, data_record
@@ -54,7 +55,16 @@ _BY_SUBJECTS = (
     .order_by(data_record.c.record_key)
     .limit(bindparam("limit"))
 )
-_INSERT_ACCESS = insert(data_access)
+_BY_SUBJECT = (
+    select(data_record.c.record_key, data_record.c.subject_id, data_record.c.data)
+    .where(data_record.c.dataset_id == bindparam("dataset_id"), data_record.c.subject_id == bindparam("subject"))
+    .order_by(data_record.c.record_key)
+    .limit(bindparam("limit"))
+)
+ACCESS_SQL = (
+    "INSERT INTO data_access (audit_seq, at, subject_id, dataset_code, actor, department, purpose, matter, fields, unmasked) "
+    "VALUES (:audit_seq, :at, :subject_id, :dataset_code, :actor, :department, :purpose, :matter, :fields, :unmasked)"
+)
 # The dataset and the reader department's active grants on it, in one round trip.
 _G = data_grant
 _DATASET_AND_GRANTS = (
@@ -84,8 +94,11 @@ _DATASET_AND_GRANTS = (
 def record_table_source(
     session: Session | Connection, ds: Dataset, subject_ids: Sequence[str] | None, filters: Mapping[str, str] | None, limit: int
 ) -> list[SourceRecord]:
-    if subject_ids and not filters:  # the hot path: a prebuilt statement
-        rows = session.execute(_BY_SUBJECTS, {"dataset_id": ds.id, "subjects": list(subject_ids), "limit": limit})
+    if subject_ids and not filters:  # the hot path: prebuilt statements
+        if len(subject_ids) == 1:
+            rows = session.execute(_BY_SUBJECT, {"dataset_id": ds.id, "subject": subject_ids[0], "limit": limit})
+        else:
+            rows = session.execute(_BY_SUBJECTS, {"dataset_id": ds.id, "subjects": list(subject_ids), "limit": limit})
         return [SourceRecord(k, s, d) for k, s, d in rows]
     stmt = select(data_record.c.record_key, data_record.c.subject_id, data_record.c.data).where(
         data_record.c.dataset_id == ds.id
@@ -246,24 +259,22 @@ def read_records(
         at=at,
     )
     if subjects:
-        conn.execute(
-            _INSERT_ACCESS,
-            [
-                {
-                    "audit_seq": entry.seq,
-                    "at": at,
-                    "subject_id": s,
-                    "dataset_code": ds.code,
-                    "actor": actor.label,
-                    "department": actor.department,
-                    "purpose": purpose,
-                    "matter": matter,
-                    "fields": wanted,
-                    "unmasked": bool(unmasked),
-                }
-                for s in subjects
-            ],
-        )
+        raw = Raw(conn)
+        try:
+            stamp, fields_json = raw.at(at), raw.json(wanted)
+            raw.executemany(
+                ACCESS_SQL,
+                [
+                    {
+                        "audit_seq": entry.seq, "at": stamp, "subject_id": s, "dataset_code": ds.code,
+                        "actor": actor.label, "department": actor.department, "purpose": purpose,
+                        "matter": matter, "fields": fields_json, "unmasked": bool(unmasked),
+                    }
+                    for s in subjects
+                ],
+            )
+        finally:
+            raw.close()
     return ReadResult(ds.code, list(wanted), masked_fields, bool(unmasked), out, entry.seq, grant_ids)
 
 

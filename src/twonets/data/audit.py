@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
 
-from sqlalchemy import Connection, bindparam, func, insert, select, text, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,6 +30,7 @@ from twonets.core.actor import Actor
 from twonets.core.calendar import utcnow
 from twonets.core.config import settings
 from twonets.core.errors import InvalidInput
+from twonets.data.fastpath import Raw
 from twonets.data.keys import SystemKey, system_key
 from twonets.data.tables import audit_checkpoint, audit_entry, audit_head
 
@@ -87,29 +88,31 @@ def _actor_label(actor: Actor | str) -> str:
     return actor.label if isinstance(actor, Actor) else str(actor)
 
 
-# Built once: a statement object memoises its cache key, which keeps appends cheap.
 # Bumping the head takes its row lock (the chain never forks) and, in the same round trip,
-# fetches the previous entry's hash.
-# (Plain SQL: SQLAlchemy's SQLite compiler drops the table names inside RETURNING, which
-# would turn the correlation into `seq = seq - 1`.)
-_BUMP_HEAD = text(
+# fetches the previous entry's hash. Appends run as DBAPI statements (see fastpath).
+_PREV_HASH = select(audit_entry.c.hash).where(audit_entry.c.seq == bindparam("seq"))
+
+
+BUMP_SQL = (
     "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 "
     "RETURNING seq, (SELECT prev.hash FROM audit_entry AS prev WHERE prev.seq = audit_head.seq - 1)"
 )
-_PREV_HASH = select(audit_entry.c.hash).where(audit_entry.c.seq == bindparam("seq"))
-_INSERT_ENTRY = insert(audit_entry)
+INSERT_SQL = (
+    "INSERT INTO audit_entry (seq, at, kind, actor, action, subject, data, prev_hash, hash) "
+    "VALUES (:seq, :at, :kind, :actor, :action, :subject, :data, :prev_hash, :hash)"
+)
 
 
-def _lock_head(session: Session | Connection) -> tuple[int, str]:
+def _lock_head(session: Session | Connection, raw: Raw) -> tuple[int, str]:
     """Take the head row (creating it on first use); return the new seq and the previous hash."""
-    row = session.execute(_BUMP_HEAD).first()
+    row = raw.execute(BUMP_SQL, {}).fetchone()
     if row is None:
         try:
             with session.begin_nested():
                 session.execute(insert(audit_head).values(id=1, seq=0, hash=GENESIS))
         except IntegrityError:
             pass
-        row = session.execute(_BUMP_HEAD).one()
+        row = raw.execute(BUMP_SQL, {}).fetchone()
     seq, prev = int(row[0]), row[1]
     if seq == 1:
         return seq, GENESIS
@@ -140,18 +143,22 @@ def append(
     if kind not in KINDS:
         raise InvalidInput(f"unknown audit kind {kind!r}; use one of {', '.join(KINDS)}")
     at = at or utcnow()
-    seq, prev = _lock_head(session)
-    label = _actor_label(actor)
-    subject = str(subject)[:200]
-    body = canonical_data(data)
-    digest = entry_hash(prev, seq, at, kind, label, action, subject, body)
-    session.execute(
-        _INSERT_ENTRY,
-        {
-            "seq": seq, "at": at, "kind": kind, "actor": label, "action": action, "subject": subject,
-            "data": body, "prev_hash": prev, "hash": digest,
-        },
-    )
+    raw = Raw(session)
+    try:
+        seq, prev = _lock_head(session, raw)
+        label = _actor_label(actor)
+        subject = str(subject)[:200]
+        body = canonical_data(data)
+        digest = entry_hash(prev, seq, at, kind, label, action, subject, body)
+        raw.execute(
+            INSERT_SQL,
+            {
+                "seq": seq, "at": raw.at(at), "kind": kind, "actor": label, "action": action, "subject": subject,
+                "data": body, "prev_hash": prev, "hash": digest,
+            },
+        )
+    finally:
+        raw.close()
     every = settings().audit_checkpoint_every
     if every > 0 and seq % every == 0:
         _sign(session, seq, digest, at)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 
 from twonets.core.config import settings
 from twonets.core.db import session_factory
@@ -182,6 +182,6 @@ def test_bumping_the_head_returns_the_previous_hash_in_one_trip(engine):
     """The fast path (no fallback query): the bump's RETURNING carries the previous hash."""
     entries = _fill(engine, 3)
     with session_factory(engine)() as s:
-        seq, prev = s.execute(audit._BUMP_HEAD).one()
+        seq, prev = s.execute(text(audit.BUMP_SQL)).one()
         s.rollback()
     assert (seq, prev) == (4, entries[-1].hash)
