@@ -70,7 +70,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_data_record")),
         sa.UniqueConstraint("dataset_id", "record_key", name="uq_data_record_dataset_key"),
     )
-    op.create_index("ix_data_record_dataset_subject", "data_record", ["dataset_id", "subject_id"])
+    op.create_index("ix_data_record_dataset_subject", "data_record", ["dataset_id", "subject_id", "record_key"])
 
     op.create_table(
         "data_share_request",

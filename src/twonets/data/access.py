@@ -52,13 +52,13 @@ def register_source(code: str, fn: Source) -> None:
 _BY_SUBJECTS = (
     select(data_record.c.record_key, data_record.c.subject_id, data_record.c.data)
     .where(data_record.c.dataset_id == bindparam("dataset_id"), data_record.c.subject_id.in_(bindparam("subjects", expanding=True)))
-    .order_by(data_record.c.record_key)
+    .order_by(data_record.c.subject_id, data_record.c.record_key)  # served by the index
     .limit(bindparam("limit"))
 )
 _BY_SUBJECT = (
     select(data_record.c.record_key, data_record.c.subject_id, data_record.c.data)
     .where(data_record.c.dataset_id == bindparam("dataset_id"), data_record.c.subject_id == bindparam("subject"))
-    .order_by(data_record.c.record_key)
+    .order_by(data_record.c.subject_id, data_record.c.record_key)  # served by the index
     .limit(bindparam("limit"))
 )
 ACCESS_SQL = (

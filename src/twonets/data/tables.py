@@ -68,7 +68,7 @@ data_record = Table(
     Column("data", JSON, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     UniqueConstraint("dataset_id", "record_key", name="uq_data_record_dataset_key"),
-    Index("ix_data_record_dataset_subject", "dataset_id", "subject_id"),
+    Index("ix_data_record_dataset_subject", "dataset_id", "subject_id", "record_key"),
 )
 
 # --- sharing ------------------------------------------------------------------------------
