@@ -22,7 +22,7 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = typer.Argument("head")) -> None:
+def db_upgrade(revision: str = typer.Argument("heads")) -> None:
     """Migrate the database to the latest schema and load the reference data."""
     from twonets.city.services import sync_reference
     from twonets.core.config import settings
