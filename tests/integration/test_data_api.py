@@ -8,6 +8,7 @@ import io
 from datetime import timedelta
 
 import pytest
+from fastapi import Depends, FastAPI, Response
 
 from twonets.core.calendar import utcnow
 from twonets.core.db import session_factory
@@ -220,3 +221,67 @@ def test_users_and_api_keys_admin(engine):
     assert me["roles"] == ["device"] and me["sub"] == f"key:{k.json()['id']}"
     assert c.post(f"/api/v1/api-keys/{k.json()['id']}/revoke", headers=adm).status_code == 200
     assert c.get("/api/v1/auth/me", headers={"X-API-Key": raw}).status_code == 401
+
+
+def test_bad_input_is_a_problem_never_a_500(engine):
+    seed(engine)
+    c = client_for(engine)
+    mz = bearer(MINZHENG_HANDLER)
+    cases = [
+        ("POST", "/api/v1/sharing/requests", {"dataset": "population", "purpose": "check", "valid_until": "2030-01-01T00:00:00"}, 422),
+        ("POST", "/api/v1/sharing/requests", {"dataset": "population", "purpose": "check things", "valid_until": "not a date"}, 422),
+        ("POST", "/api/v1/sharing/requests", {"dataset": "nope", "purpose": "check things", "valid_until": _until()}, 404),
+        ("POST", "/api/v1/sharing/requests", {"dataset": "applications", "purpose": "check things", "valid_until": _until()}, 409),
+        ("POST", "/api/v1/sharing/requests", {"dataset": "population", "purpose": "check things", "valid_until": _until(), "x": 1}, 422),
+        ("POST", "/api/v1/access/read", {"dataset": "population", "purpose": "check things"}, 422),
+        ("POST", "/api/v1/access/read", {"dataset": "population", "purpose": "check things", "subject_ids": ["P1"] * 201}, 422),
+        ("POST", "/api/v1/access/read", {"dataset": "population", "purpose": "check things", "filters": {"nope": "1"}}, 422),
+        ("POST", "/api/v1/access/read", {"dataset": "population", "purpose": "check things", "filters": {"a": {"b": 1}}}, 422),
+        ("POST", "/api/v1/sharing/requests/SR-20990101-000001/approve", {}, 404),
+        ("POST", "/api/v1/sharing/requests/SR-20990101-000001/refuse", {}, 422),
+        ("GET", "/api/v1/sharing/requests?status=bogus", None, 422),
+        ("GET", "/api/v1/audit?cursor=-1", None, 403),
+        ("POST", "/api/v1/auth/login", {"username": "", "password": ""}, 422),
+        ("POST", "/api/v1/auth/refresh", {}, 422),
+    ]
+    for method, path, body, status in cases:
+        r = c.request(method, path, headers=mz, json=body)
+        assert r.status_code == status, (path, body, r.status_code, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+    r = c.request("POST", "/api/v1/sharing/requests", headers={**mz, "content-type": "application/json"}, content=b"{not json")
+    assert r.status_code == 422
+
+
+def test_openapi_declares_the_security_schemes(engine):
+    doc = client_for(engine).get("/openapi.json").json()
+    schemes = doc["components"]["securitySchemes"]
+    assert schemes["HTTPBearer"]["scheme"] == "bearer" and schemes["APIKeyHeader"]["name"] == "X-API-Key"
+    assert "/api/v1/access/read" in doc["paths"] and "/api/v1/catalogue.jsonld" in doc["paths"]
+
+
+def test_csrf_double_submit_helper():
+    from fastapi.testclient import TestClient
+
+    from twonets.api import problems
+    from twonets.api.security import CSRF_COOKIE, issue_csrf_token, verify_csrf
+
+    app = FastAPI()
+    problems.install(app)
+
+    @app.get("/form")
+    def form(response: Response):
+        return {"token": issue_csrf_token(response, secure=False)}
+
+    @app.post("/form", dependencies=[Depends(verify_csrf)])
+    def submit():
+        return {"ok": True}
+
+    c = TestClient(app)
+    token = c.get("/form").json()["token"]
+    assert c.cookies.get(CSRF_COOKIE) == token
+    assert c.post("/form", data={"csrf_token": token}).status_code == 200
+    assert c.post("/form", headers={"X-CSRF-Token": token}).status_code == 200
+    assert c.post("/form", data={"csrf_token": "forged"}).status_code == 403
+    assert c.post("/form").status_code == 403
+    c.cookies.clear()
+    assert c.post("/form", headers={"X-CSRF-Token": token}).status_code == 403

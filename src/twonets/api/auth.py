@@ -27,6 +27,7 @@ from typing import Any, Callable
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyHeader, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -78,7 +79,16 @@ def _resolve(request: Request) -> Actor | None:
     return actor
 
 
-def current_actor(request: Request) -> Actor:
+# Declared for OpenAPI (the docs' "Authorize" button); the credentials are read in _resolve.
+_bearer_scheme = HTTPBearer(auto_error=False, description="Access token from POST /api/v1/auth/login")
+_api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key of an Open311 client or a device")
+
+
+def current_actor(
+    request: Request,
+    _bearer: Any = Depends(_bearer_scheme),
+    _key: Any = Depends(_api_key_scheme),
+) -> Actor:
     """The caller, from a Bearer token or an API key; 401 problem when missing or invalid."""
     actor = _resolve(request)
     if actor is None:
@@ -86,7 +96,11 @@ def current_actor(request: Request) -> Actor:
     return actor
 
 
-def optional_actor(request: Request) -> Actor | None:
+def optional_actor(
+    request: Request,
+    _bearer: Any = Depends(_bearer_scheme),
+    _key: Any = Depends(_api_key_scheme),
+) -> Actor | None:
     """The caller, or None when no credentials are sent (invalid credentials are still 401)."""
     return _resolve(request)
 

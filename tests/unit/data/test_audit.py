@@ -185,3 +185,28 @@ def test_bumping_the_head_returns_the_previous_hash_in_one_trip(engine):
         seq, prev = s.execute(text(audit.BUMP_SQL)).one()
         s.rollback()
     assert (seq, prev) == (4, entries[-1].hash)
+
+
+def test_concurrent_appenders_never_fork_the_chain(engine):
+    import threading
+
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        try:
+            for i in range(15):
+                with session_factory(engine)() as s:
+                    audit.append(s, "access", ADMIN, "read", f"W{n}-{i}", {"i": i})
+                    s.commit()
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    result = _verify(engine)
+    assert result.ok, result.problems
+    assert result.entries == 60 and result.head_seq == 60
