@@ -7,5 +7,6 @@ from fastapi import APIRouter
 
 def all_routers() -> list[APIRouter]:
     from twonets.api import orders, reference, kpi, open311
+    from twonets.api import auth, data, home
 
-    return [reference.router, orders.router, kpi.router, open311.router]
+    return [reference.router, orders.router, kpi.router, open311.router, auth.router, data.router, home.router]
