@@ -7,16 +7,31 @@ from fastapi.testclient import TestClient
 
 from tests.districts import cell_center, seed_tiny_district
 from twonets.api.app import create_app
+from twonets.core.actor import Actor
 from twonets.core.db import session_factory
+from twonets.data.identity import issue_access_token
+
+
+def bearer(actor: Actor) -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_access_token(actor)[0]}"}
+
+
+DESK = Actor(id="desk-1", roles=frozenset({"dispatcher"}))
 
 
 @pytest.fixture
-def api(engine):
+def anonymous(engine):
     s = session_factory(engine)()
     seed_tiny_district(s)
     s.close()
     with TestClient(create_app(engine), raise_server_exceptions=False) as client:
         yield client
+
+
+@pytest.fixture
+def api(anonymous):
+    anonymous.headers.update(bearer(DESK))
+    return anonymous
 
 
 def body(**kw):
@@ -169,3 +184,30 @@ def test_health_and_metrics(api):
 def test_home_page_is_bilingual(api):
     r = api.get("/")
     assert r.status_code == 200 and "一网统管" in r.text and "Run the city" in r.text
+
+
+def test_identity_and_scope_over_http(anonymous):
+    r = anonymous.get("/api/v1/orders")
+    assert r.status_code == 401 and r.json()["detail"]
+    assert anonymous.get("/api/v1/orders", headers={"Authorization": "Bearer forged"}).status_code == 401
+    assert anonymous.get("/api/v1/departments").status_code == 200  # reference data is public
+    oid = anonymous.post("/api/v1/orders", json=body(), headers=bearer(DESK)).json()["id"]  # → lvhua
+    mine = bearer(Actor(id="h1", roles=frozenset({"department_handler"}), department="lvhua"))
+    other = bearer(Actor(id="h2", roles=frozenset({"department_handler"}), department="shuiwu"))
+    citizen = bearer(Actor(id="c1", roles=frozenset({"citizen"})))
+    assert anonymous.get(f"/api/v1/orders/{oid}", headers=mine).status_code == 200
+    assert anonymous.get(f"/api/v1/orders/{oid}", headers=other).status_code == 404  # existence does not leak
+    assert anonymous.post(f"/api/v1/orders/{oid}/accept", json={}, headers=other).status_code == 404
+    assert anonymous.post(f"/api/v1/orders/{oid}/cancel", json={"reason": "x"}, headers=mine).status_code == 403
+    assert anonymous.post(f"/api/v1/orders/{oid}/accept", json={}, headers=mine).status_code == 200
+    assert [o["id"] for o in anonymous.get("/api/v1/orders", headers=mine).json()["items"]] == [oid]
+    assert anonymous.get("/api/v1/orders", headers=other).json()["items"] == []
+    assert anonymous.get("/api/v1/orders", headers=citizen).status_code == 403
+    r = anonymous.post("/api/v1/orders", json=body(source="auto", channel="sensor"), headers=citizen)
+    assert r.status_code == 403
+    assert anonymous.post("/api/v1/orders", json=body(), headers=citizen).status_code == 201
+    assert anonymous.get("/api/v1/kpi", headers=citizen).status_code == 403
+    assert anonymous.post("/api/v1/timer/tick", headers=mine).status_code == 403
+    assert anonymous.post("/api/v1/timer/tick", headers=bearer(DESK)).status_code == 200
+    r = anonymous.get("/api/v1/orders", headers=bearer(DESK))
+    assert r.headers.get("x-content-type-options") == "nosniff"

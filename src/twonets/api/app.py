@@ -10,6 +10,7 @@ from sqlalchemy import Engine, text
 
 from twonets import __version__
 from twonets.api import problems
+from twonets.api.security import install_security
 from twonets.core.config import settings
 from twonets.core.db import default_engine, session_factory
 from twonets.core.logging import configure_logging
@@ -27,6 +28,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     problems.install(app)
+    install_security(app)
 
     registry = CollectorRegistry()
     requests = Counter("twonets_http_requests", "HTTP requests", ["method", "route", "status"], registry=registry)

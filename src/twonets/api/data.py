@@ -112,6 +112,16 @@ def write_records(
     return {"written": n}
 
 
+@router.post("/catalogue/{code}/updated", tags=["catalogue"])
+def dataset_updated(
+    code: str,
+    actor: Actor = Depends(require_roles("data_officer", "department_handler")),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    """The owner department reports a fresh update of a dataset held elsewhere (clears 'stale')."""
+    return catalogue.mark_updated(session, actor, code).as_dict(utcnow())
+
+
 @router.get("/catalogue/{code}/download.csv", tags=["open data"])
 def download_csv(code: str, request: Request) -> StreamingResponse:
     """An open dataset as CSV: personal and internal fields removed or generalised."""

@@ -57,9 +57,3 @@ def idempotent(
         return JSONResponse(json.loads(row.body), status_code=row.status, headers={"Idempotent-Replay": "true"})
     return JSONResponse(body, status_code=status)
 
-
-def acting(request: Request):
-    """The acting person. Replaced by the identity layer's bearer-token check (api/auth.py)."""
-    from twonets.core.actor import Actor
-
-    return Actor(id="desk", roles=frozenset({"dispatcher"}))

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from twonets.api.deps import acting, get_session
+from twonets.api.auth import current_actor
+from twonets.api.deps import get_session
 from twonets.city import kpi
 from twonets.core.actor import Actor
 from twonets.core.errors import Forbidden
@@ -19,7 +20,7 @@ router = APIRouter(prefix="/api/v1", tags=["kpi"])
 @router.get("/kpi", summary="The KPI table for a period and cut", response_model=None)
 def get_kpi(
     session: Session = Depends(get_session),
-    actor: Actor = Depends(acting),
+    actor: Actor = Depends(current_actor),
     date_from: str | None = Query(None, alias="from", description="first local day, YYYY-MM-DD"),
     date_to: str | None = Query(None, alias="to", description="last local day, YYYY-MM-DD"),
     group_by: Literal["department", "source", "category", "street", "grid", "channel"] | None = None,

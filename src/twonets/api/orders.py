@@ -8,7 +8,8 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
-from twonets.api.deps import acting, get_session, idempotent
+from twonets.api.auth import current_actor
+from twonets.api.deps import get_session, idempotent
 from twonets.city import lifecycle, services
 from twonets.city.models import Order, OrderCreate, OrderPage, TickResult, TransitionRequest
 from twonets.core.actor import Actor
@@ -20,7 +21,7 @@ Action = Literal[tuple(a for a in lifecycle.ACTIONS if a not in lifecycle.SYSTEM
 
 @router.post("/orders", status_code=201, response_model=Order, summary="Create a work order (auto, proactive or citizen)")
 def create_order(body: OrderCreate, request: Request, session: Session = Depends(get_session),
-                 actor: Actor = Depends(acting)):
+                 actor: Actor = Depends(current_actor)):
     def produce():
         order = services.create_order(session, actor, body)
         return 201, order.model_dump(mode="json")
@@ -31,7 +32,7 @@ def create_order(body: OrderCreate, request: Request, session: Session = Depends
 @router.get("/orders", response_model=OrderPage, summary="List work orders, newest first")
 def list_orders(
     session: Session = Depends(get_session),
-    actor: Actor = Depends(acting),
+    actor: Actor = Depends(current_actor),
     limit: int = Query(50, ge=1, le=500),
     cursor: str | None = Query(None, max_length=200),
     source: Literal["auto", "proactive", "citizen"] | None = None,
@@ -61,7 +62,7 @@ def list_orders(
 
 
 @router.get("/orders/{order_id}", response_model=Order, summary="One work order with its timeline")
-def get_order(order_id: str, session: Session = Depends(get_session), actor: Actor = Depends(acting)) -> Order:
+def get_order(order_id: str, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)) -> Order:
     return services.get_order(session, actor, order_id)
 
 
@@ -69,7 +70,7 @@ def get_order(order_id: str, session: Session = Depends(get_session), actor: Act
              summary="Take an action: dispatch, reassign, return, accept, start, resolve, check, callback, "
                      "reopen, close, suspend, resume, escalate, merge, cancel")
 def act(order_id: str, action: Action, body: TransitionRequest, request: Request,  # type: ignore[valid-type]
-        session: Session = Depends(get_session), actor: Actor = Depends(acting)):
+        session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
     def produce():
         order = services.transition(session, actor, order_id, action, body.reason, **body.data())
         return 200, order.model_dump(mode="json")
@@ -78,7 +79,7 @@ def act(order_id: str, action: Action, body: TransitionRequest, request: Request
 
 
 @router.post("/timer/tick", response_model=TickResult, summary="Run the deadline timer now (idempotent)")
-def run_tick(session: Session = Depends(get_session), actor: Actor = Depends(acting)) -> TickResult:
+def run_tick(session: Session = Depends(get_session), actor: Actor = Depends(current_actor)) -> TickResult:
     from twonets.core.errors import Forbidden
 
     if not actor.has("dispatcher", "administrator", "system"):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Body, Depends, Query
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from twonets.api.deps import acting, get_session
+from twonets.api.auth import current_actor
+from twonets.api.deps import get_session
 from twonets.city import routing, spatial
 from twonets.city.models import RoutingRule, RoutingRuleIn
 from twonets.city.reference import reference
@@ -55,26 +55,28 @@ def locate(lon: float = Query(ge=-180, le=180), lat: float = Query(ge=-90, le=90
 
 @router.put("/areas", summary="Replace the spatial hierarchy from a GeoJSON FeatureCollection")
 def import_areas(collection: dict = Body(...), session: Session = Depends(get_session),
-                 actor: Actor = Depends(acting)) -> dict:
+                 actor: Actor = Depends(current_actor)) -> dict:
     if not actor.has("administrator", "system"):
         raise Forbidden("Only an administrator replaces the district's map.")
     return {"imported": spatial.import_geojson(session, collection)}
 
 
 @router.get("/routing-rules", response_model=list[RoutingRule], summary="Routing rules")
-def list_rules(session: Session = Depends(get_session)) -> list[RoutingRule]:
+def list_rules(session: Session = Depends(get_session), actor: Actor = Depends(current_actor)) -> list[RoutingRule]:
+    if not actor.has("dispatcher", "administrator", "system", "department_handler"):
+        raise Forbidden("Routing rules are for staff.")
     return routing.list_rules(session)
 
 
 @router.post("/routing-rules", response_model=RoutingRule, status_code=201, summary="Add a routing rule")
-def add_rule(rule: RoutingRuleIn, session: Session = Depends(get_session), actor: Actor = Depends(acting)) -> RoutingRule:
+def add_rule(rule: RoutingRuleIn, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)) -> RoutingRule:
     if not actor.has("dispatcher", "administrator", "system"):
         raise Forbidden("Only the dispatch desk edits routing rules.")
     return routing.add_rule(session, actor, rule)
 
 
 @router.delete("/routing-rules/{rule_id}", status_code=204, summary="Delete a routing rule")
-def delete_rule(rule_id: int, session: Session = Depends(get_session), actor: Actor = Depends(acting)) -> None:
+def delete_rule(rule_id: int, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)) -> None:
     if not actor.has("dispatcher", "administrator", "system"):
         raise Forbidden("Only the dispatch desk edits routing rules.")
     routing.delete_rule(session, rule_id)

@@ -169,6 +169,8 @@ def create_order(session: Session, actor: Actor, data: OrderCreate, at: datetime
         raise Forbidden("Your role may not create work orders.")
     if actor.has("grid_inspector") and not actor.has(*ALL_SCOPE) and data.source != "proactive":
         raise Forbidden("Grid inspectors report proactive orders.")
+    if actor.roles == {"citizen"} and (data.source != "citizen" or data.department):
+        raise Forbidden("Citizens report citizen requests; routing is the dispatch desk's.")
     ref = reference()
     ref.category(data.category)
     if data.department:
