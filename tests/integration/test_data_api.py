@@ -285,3 +285,14 @@ def test_csrf_double_submit_helper():
     assert c.post("/form").status_code == 403
     c.cookies.clear()
     assert c.post("/form", headers={"X-CSRF-Token": token}).status_code == 403
+
+
+def test_a_stale_dataset_is_flagged_until_its_owner_reports_an_update(engine):
+    seed(engine)
+    c = client_for(engine)
+    guihua = bearer(GONGAN_OFFICER.__class__(id="gh", roles=frozenset({"data_officer"}), department="guihua"))
+    stale = c.get("/api/v1/catalogue?stale=true&limit=200", headers=guihua).json()["items"]
+    assert "spatial" in {d["code"] for d in stale}
+    r = c.post("/api/v1/catalogue/spatial/updated", headers=guihua)
+    assert r.status_code == 200 and r.json()["stale"] is False and r.json()["last_updated_at"]
+    assert c.get("/api/v1/catalogue/spatial").json()["stale"] is False

@@ -85,6 +85,7 @@ def routes(ids: dict[str, str]) -> list[tuple[str, str, Callable[[str], Any], di
         ("PATCH", "/api/v1/catalogue/population", lambda r: {"description": f"by {r}"}, expect(403, owner_officer=200, admin=200)),
         ("POST", "/api/v1/catalogue/population/records", lambda r: {"records": [{"key": f"X-{r}", "data": {"name": "甲"}}]},
          expect(403, owner_officer=200)),
+        ("POST", "/api/v1/catalogue/population/updated", None, expect(403, owner_officer=200)),
         # sharing
         ("POST", "/api/v1/sharing/requests",
          lambda r: {"dataset": "population", "purpose": "check eligibility", "valid_until": (utcnow() + timedelta(days=3)).isoformat()},
