@@ -121,12 +121,28 @@ def kpi(group_by: Optional[str] = typer.Option(None, "--by", help="department, s
     if as_json:
         print(json.dumps([r.model_dump() for r in rows], ensure_ascii=False, indent=2))
         return
-    table = Table(title="KPI · 考核指标" + (f" by {group_by}" if group_by else ""))
-    for col, _zh, _en in kpis.COLUMNS:
-        table.add_column(_zh + "\n" + _en, justify="left" if col == "group" else "right")
+    console.print(kpi_table(rows, group_by))
+
+
+def kpi_table(rows, group_by: str | None) -> Table:
+    """Few groups: one column per group, figures down the side (fits a terminal). Many: a row each."""
+    from twonets.city import kpi as kpis
+
+    title = "KPI · 考核指标" + (f" · by {group_by}" if group_by else "")
+    if len(rows) <= 7:
+        table = Table(title=title)
+        table.add_column("指标 / figure")
+        for r in rows:
+            table.add_column(r.group, justify="right")
+        for col, zh, en in kpis.COLUMNS[1:]:
+            table.add_row(f"{zh} [dim]{en}[/]", *[kpis.fmt(col, getattr(r, col)) for r in rows])
+        return table
+    table = Table(title=title)
+    for _col, _zh, en in kpis.COLUMNS:
+        table.add_column(en, justify="left" if _col == "group" else "right")
     for r in rows:
         table.add_row(*[kpis.fmt(col, getattr(r, col)) for col, _, _ in kpis.COLUMNS])
-    console.print(table)
+    return table
 
 
 def main() -> None:  # pragma: no cover
