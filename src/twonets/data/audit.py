@@ -7,10 +7,15 @@ Each entry is linked to the previous one by SHA-256 over a canonical serialisati
 and every `checkpoint_every` entries (and on demand) the head is signed with the system's
 Ed25519 key. `verify` streams the whole chain once, recomputes every hash, checks that the
 sequence has no gap, that each checkpoint's signature is valid and its hash matches the entry
-it names, and that the head row agrees with the last entry; it names the first broken entry.
+it names, and that the head's counter agrees with the last entry (a deleted tail); it names
+the first broken entry. Limit: someone who can write the database, deletes the newest entries
+and lowers the head's counter too is caught only for entries a checkpoint has signed, so keep
+`checkpoint_every` small enough (and sign on demand with `twonets audit checkpoint`).
 
 Appenders serialise on the `audit_head` row (UPDATE first, so the write lock is taken before
-the previous hash is read): the chain never forks, on SQLite or PostgreSQL.
+the previous hash is read): the chain never forks, on SQLite or PostgreSQL. Canonical form:
+`at` is UTC with microseconds and a 'Z'; `data` is JSON with sorted keys, compact separators
+and UTF-8 kept as is; the seven values are hashed as one compact JSON array.
 """
 
 from __future__ import annotations
