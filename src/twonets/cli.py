@@ -24,14 +24,22 @@ def _fail(message: str, code: int = 2) -> None:
 @db_app.command("upgrade")
 def db_upgrade(revision: str = typer.Argument("heads")) -> None:
     """Migrate the database to the latest schema and load the reference data."""
-    from twonets.city.services import sync_reference
     from twonets.core.config import settings
     from twonets.core.db import unit_of_work, upgrade
 
     upgrade(settings().database_url, revision)
     with unit_of_work() as session:
-        sync_reference(session)
+        load_definitions(session)
     console.print(f"[green]database at {revision}[/] ({settings().database_url})")
+
+
+def load_definitions(session) -> None:
+    """Reference data and catalogue entries from the definitions, into their tables (idempotent)."""
+    from twonets.city.services import sync_reference
+    from twonets.data.catalogue import sync_definitions
+
+    sync_reference(session)
+    sync_definitions(session)
 
 
 @db_app.command("downgrade")
@@ -89,9 +97,15 @@ def demo(days: int = typer.Option(30, min=1, max=400, help="days of orders to si
          if_empty: bool = typer.Option(False, "--if-empty", help="do nothing when orders exist already")) -> None:
     """Build the demo district and simulate DAYS of work orders, then print the KPI table."""
     from twonets.city.demo import run_demo
-    from twonets.core.db import default_engine, upgrade
+    from twonets.core.db import default_engine, unit_of_work, upgrade
+    from twonets.seed import DEMO_PASSWORD, seed_demo_users
 
     upgrade()
+    with unit_of_work() as session:
+        load_definitions(session)
+        users = seed_demo_users(session)
+    if users:
+        console.print(f"demo accounts: {', '.join(users)} (password {DEMO_PASSWORD})")
     created = run_demo(default_engine(), days=days, seed=seed, orders_per_day=orders_per_day,
                        if_empty=if_empty, console=console)
     if created:
@@ -143,6 +157,18 @@ def kpi_table(rows, group_by: str | None) -> Table:
     for r in rows:
         table.add_row(*[kpis.fmt(col, getattr(r, col)) for col, _, _ in kpis.COLUMNS])
     return table
+
+
+def _mount() -> None:
+    """Each package's own command groups."""
+    from twonets.data.cli import audit_app, catalogue_app, users_app
+
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(users_app, name="users")
+    app.add_typer(catalogue_app, name="catalogue")
+
+
+_mount()
 
 
 def main() -> None:  # pragma: no cover

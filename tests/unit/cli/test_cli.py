@@ -43,3 +43,27 @@ def test_bad_arguments_get_a_clear_error(cli_db):
     assert r.exit_code == 2 and "from must be a day" in r.output
     r = runner.invoke(app, ["tick", "--at", "soon"])
     assert r.exit_code == 2 and "ISO 8601" in r.output
+
+
+def test_demo_seeds_a_district_people_can_sign_in_to(cli_db):
+    from fastapi.testclient import TestClient
+
+    from twonets.api.app import create_app
+    from twonets.core.db import default_engine
+    from twonets.seed import DEMO_PASSWORD
+
+    runner = CliRunner()
+    r = runner.invoke(app, ["demo", "--days", "1", "--orders-per-day", "200", "--seed", "3"])
+    assert r.exit_code == 0, r.output
+    assert "200 work orders" in r.output and "KPI" in r.output
+    r = runner.invoke(app, ["demo", "--days", "1", "--if-empty"])
+    assert r.exit_code == 0 and "work orders and" not in r.output  # nothing added the second time
+    with TestClient(create_app(default_engine())) as client:
+        login = client.post("/api/v1/auth/login", json={"username": "desk", "password": DEMO_PASSWORD})
+        assert login.status_code == 200, login.text
+        token = login.json()["access_token"]
+        page = client.get("/api/v1/orders", params={"limit": 5}, headers={"Authorization": f"Bearer {token}"})
+        assert page.status_code == 200 and len(page.json()["items"]) == 5
+        assert client.get("/api/v1/grids").json()["features"]
+    r = runner.invoke(app, ["audit", "verify"])
+    assert r.exit_code == 0, r.output
