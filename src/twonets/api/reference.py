@@ -58,7 +58,11 @@ def import_areas(collection: dict = Body(...), session: Session = Depends(get_se
                  actor: Actor = Depends(current_actor)) -> dict:
     if not actor.has("administrator", "system"):
         raise Forbidden("Only an administrator replaces the district's map.")
-    return {"imported": spatial.import_geojson(session, collection)}
+    from twonets.data import audit
+
+    count = spatial.import_geojson(session, collection)
+    audit.append(session, "admin", actor, "areas.replace", "areas", {"features": count})
+    return {"imported": count}
 
 
 @router.get("/routing-rules", response_model=list[RoutingRule], summary="Routing rules")
@@ -79,7 +83,7 @@ def add_rule(rule: RoutingRuleIn, session: Session = Depends(get_session), actor
 def delete_rule(rule_id: int, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)) -> None:
     if not actor.has("dispatcher", "administrator", "system"):
         raise Forbidden("Only the dispatch desk edits routing rules.")
-    routing.delete_rule(session, rule_id)
+    routing.delete_rule(session, actor, rule_id)
 
 
 @router.get("/route", summary="Which department a category at a place would be routed to")

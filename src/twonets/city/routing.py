@@ -13,6 +13,7 @@ from twonets.city.tables import routing_rule
 from twonets.core.actor import Actor
 from twonets.core.calendar import utcnow
 from twonets.core.errors import Conflict, NotFound
+from twonets.data import audit
 
 DISPATCH_DESK = "dispatch"
 
@@ -62,12 +63,14 @@ def add_rule(session: Session, actor: Actor, rule: RoutingRuleIn) -> RoutingRule
             new_id = session.execute(insert(routing_rule).values(**values).returning(routing_rule.c.id)).scalar_one()
     except IntegrityError:
         raise Conflict("A rule for this category, street and grid already exists; delete it first.") from None
+    audit.append(session, "admin", actor, "routing_rule.add", str(new_id), rule.model_dump())
     return RoutingRule(id=new_id, **values)
 
 
-def delete_rule(session: Session, rule_id: int) -> None:
+def delete_rule(session: Session, actor: Actor, rule_id: int) -> None:
     if session.execute(delete(routing_rule).where(routing_rule.c.id == rule_id)).rowcount == 0:
         raise NotFound(f"No routing rule {rule_id}.")
+    audit.append(session, "admin", actor, "routing_rule.delete", str(rule_id), {})
 
 
 def seed_default_rules(session: Session) -> int:

@@ -63,9 +63,14 @@ def test_most_specific_routing_rule_wins_and_no_rule_goes_to_the_desk(db):
     # Delete every rule for one category: its orders go to the dispatch desk, never nowhere.
     for r in routing.list_rules(db):
         if r.category == "road_damage":
-            routing.delete_rule(db, r.id)
+            routing.delete_rule(db, DESK, r.id)
     o = services.create_order(db, DESK, citizen_order(category="road_damage"), at(2026, 11, 24, 10))
     assert o.department == routing.DISPATCH_DESK
+    # Editing routing is an administrative action on the audit chain.
+    from twonets.data import audit
+
+    actions = [e.action for e in audit.iter_entries(db) if e.actor == "desk-1"]
+    assert actions.count("routing_rule.add") == 2 and "routing_rule.delete" in actions
 
 
 def test_dispatcher_override(db):
