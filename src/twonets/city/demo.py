@@ -25,7 +25,7 @@ import bisect
 import math
 import random
 import time as _time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from itertools import accumulate
 from typing import Any, Callable
@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from twonets.city import district as district_mod
 from twonets.city import lifecycle, routing
-from twonets.city.lifecycle import Event, OrderState
+from twonets.city.lifecycle import Event
 from twonets.city.reference import reference
 from twonets.city.services import _event_row, _limit_for, _values, sync_reference
 from twonets.city.tables import reporter as reporter_t
@@ -264,7 +264,6 @@ class _Spec:
     reporter: tuple[str, str] | None = None
     public_id: str = ""
     reporter_id: int | None = None
-    extra: dict = field(default_factory=dict)
 
 
 class _District:
@@ -445,7 +444,6 @@ class Simulator:
         return candidate if status in OPENISH else None
 
     def _follow(self, life: _Life, master: _Life, spec: _Spec) -> None:
-        rng = self.rng
         life.act("merge", spec.at, "system", "duplicate of an open order", master=master.state.public_id)
         resolved = next((e.at for e in master.events if e.action == "resolve" and e.at >= spec.at), None)
         if resolved is None:
