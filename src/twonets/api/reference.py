@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Depends, Path, Query
 from sqlalchemy.orm import Session
 
 from twonets.api.auth import current_actor
@@ -80,7 +80,7 @@ def add_rule(rule: RoutingRuleIn, session: Session = Depends(get_session), actor
 
 
 @router.delete("/routing-rules/{rule_id}", status_code=204, summary="Delete a routing rule")
-def delete_rule(rule_id: int, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)) -> None:
+def delete_rule(rule_id: int = Path(ge=1, le=2**31 - 1), session: Session = Depends(get_session), actor: Actor = Depends(current_actor)) -> None:
     if not actor.has("dispatcher", "administrator", "system"):
         raise Forbidden("Only the dispatch desk edits routing rules.")
     routing.delete_rule(session, actor, rule_id)
