@@ -47,15 +47,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from twonets.api.deps import idempotent
-from twonets.city import services
+from twonets.city import lifecycle, services
 from twonets.city.models import Order, OrderCreate, Reporter
 from twonets.city.reference import Category, reference
-from twonets.city.tables import work_order, work_order_event
 from twonets.core import calendar
 from twonets.core.actor import Actor
 from twonets.core.errors import DomainError, Forbidden, Unauthorized
@@ -352,20 +350,9 @@ def _request_of(order: Order, note: str | None, lang: str) -> dict[str, Any]:
 
 
 def _notes(session: Session, public_ids: list[str]) -> dict[str, str | None]:
-    """status_notes of many orders in one query (the listing would otherwise read every timeline).
-    TODO: a `services.last_notes(session, ids)` would keep this query in the service layer."""
-    out: dict[str, list[tuple[str, str, str | None, dict | None]]] = {i: [] for i in public_ids}
-    for chunk in (public_ids[i:i + 500] for i in range(0, len(public_ids), 500)):
-        rows = session.execute(
-            select(work_order.c.public_id, work_order_event.c.action, work_order_event.c.actor,
-                   work_order_event.c.reason, work_order_event.c.data)
-            .join(work_order, work_order.c.id == work_order_event.c.order_id)
-            .where(work_order.c.public_id.in_(chunk))
-            .order_by(work_order_event.c.order_id, work_order_event.c.seq)
-        ).all()
-        for r in rows:
-            out[r.public_id].append((r.action, r.actor, r.reason, r.data))
-    return {k: _note(v) for k, v in out.items()}
+    """status_notes of many orders, from their timelines read in bulk."""
+    timelines = services.events_by_order(session, public_ids)
+    return {k: _note([(e.action, e.actor, e.reason, e.data) for e in v]) for k, v in timelines.items()}
 
 
 def _citizen_order(session: Session, public_id: str) -> Order:
@@ -423,21 +410,17 @@ def _window(start_raw: str | None, end_raw: str | None) -> tuple[datetime, datet
 
 def _search(session: Session, codes: list[str | None], statuses: set[str], start: datetime,
             end: datetime) -> list[Order]:
+    wanted = [st for st in lifecycle.STATES if ("closed" if _is_closed(st) else "open") in statuses]
+    categories = [c for c in codes if c is not None] or None
     found: list[Order] = []
-    for code in codes:
-        cursor = None
-        taken = 0
-        while taken < MAX_REQUESTS:
-            page = services.list_orders(session, READER, limit=PAGE, cursor=cursor, source="citizen",
-                                        category=code, created_from=start, created_to=end)
-            for order in page.items:
-                if ("closed" if _is_closed(order.status) else "open") in statuses:
-                    found.append(order)
-                    taken += 1
-            if not page.next:
-                break
-            cursor = page.next
-    found.sort(key=lambda o: (o.created_at, o.id), reverse=True)
+    cursor = None
+    while len(found) < MAX_REQUESTS:
+        page = services.list_orders(session, READER, limit=PAGE, cursor=cursor, source="citizen",
+                                    category=categories, status=wanted, created_from=start, created_to=end)
+        found.extend(page.items)
+        if not page.next:
+            break
+        cursor = page.next
     return found[:MAX_REQUESTS]
 
 
