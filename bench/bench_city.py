@@ -42,11 +42,28 @@ def note(message: str) -> None:
     print(f"  … {message}", file=sys.stderr, flush=True)
 
 
-def _environment(tmp: Path) -> None:
-    """Settings for this process and the server subprocess: quiet logs, a shared token secret."""
+_ENV_KEYS = ("TWONETS_LOG_LEVEL", "TWONETS_JWT_SECRET", "TWONETS_KEY_DIR")
+
+
+def _environment(tmp: Path) -> dict[str, str | None]:
+    """Settings for this process and the server subprocess: quiet logs, a shared token secret.
+    Returns what was there before, for `_restore`."""
+    before = {k: os.environ.get(k) for k in _ENV_KEYS}
     os.environ.setdefault("TWONETS_LOG_LEVEL", "WARNING")
     os.environ.setdefault("TWONETS_JWT_SECRET", JWT_SECRET)
     os.environ.setdefault("TWONETS_KEY_DIR", str(tmp / "keys"))
+    from twonets.core.config import settings
+
+    settings.cache_clear()
+    return before
+
+
+def _restore(before: dict[str, str | None]) -> None:
+    for k, v in before.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
     from twonets.core.config import settings
 
     settings.cache_clear()
@@ -424,8 +441,8 @@ def _timed(name: str, fn: Callable[[], Any]) -> Any:
 def run() -> list[str]:
     lines: list[str] = []
     tmp = Path(tempfile.mkdtemp(prefix="twonets-bench-"))
+    before = _environment(tmp)
     try:
-        _environment(tmp)
         url, (engine, rows) = _timed("fresh database", lambda: _fresh_db(tmp, "bench.db"))
         lines.append(_timed("service create", lambda: bench_service(engine, rows)))
         engine.dispose()
@@ -437,6 +454,7 @@ def run() -> list[str]:
             lines.append(f"orders_http: FAILED ({type(exc).__name__}: {exc})")
         lines.extend(_timed("KPI over a year", bench_kpi))
     finally:
+        _restore(before)
         shutil.rmtree(tmp, ignore_errors=True)
     return lines
 
