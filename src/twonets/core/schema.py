@@ -5,3 +5,4 @@ import twonets.city.tables  # noqa: F401
 import twonets.data.tables  # noqa: F401
 import twonets.city.sensing.tables  # noqa: F401
 import twonets.services.tables  # noqa: F401
+import twonets.services.tables  # noqa: F401

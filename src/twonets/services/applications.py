@@ -1,0 +1,423 @@
+"""Applications (办件): start with prefill, fill the form, upload what only the applicant has,
+submit; instant matters are decided by their rule at once, the rest go to the department's
+review queue with a promised deadline in working days; supplement requests stop the clock; an
+approval issues the licence. Online by the citizen, or at a hall window by staff on the
+citizen's behalf: the same record.
+
+Every change is an event row (`svc_application_event`); the stored projection is the replay
+of the events (`lifecycle.apply`). Service functions take the unit of work and an Actor.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import jsonschema
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from twonets.core.actor import Actor
+from twonets.core.calendar import utcnow
+from twonets.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from twonets.core.events import publish_after_commit
+from twonets.core.ids import next_id
+from twonets.data import audit, identity
+from twonets.services import decisions, lifecycle, licences, matters, prefill, rules
+from twonets.services.lifecycle import AppState, Event
+from twonets.services.models import Matter
+from twonets.services.tables import svc_application, svc_application_event
+
+APPLICANT_ROLES = frozenset({"citizen", "company_agent"})
+HALL_ROLES = frozenset({"department_handler"})
+MAX_UPLOAD = 5 * 1024 * 1024
+PROJECTION = tuple(AppState.__dataclass_fields__)
+
+
+@dataclass(frozen=True)
+class Application:
+    id: str
+    matter: str
+    department: str
+    applicant_kind: str
+    applicant_id: str
+    channel: str
+    staff: str | None
+    form: dict[str, Any]
+    prefill: dict[str, Any]
+    materials: dict[str, Any]
+    uploads: int
+    decision: dict[str, Any] | None
+    created_at: datetime
+    state: AppState
+
+    def as_dict(self, now: datetime | None = None) -> dict[str, Any]:
+        s = self.state
+        ts = lambda v: audit.ts(v) if v else None  # noqa: E731
+        return {
+            "id": self.id,
+            "matter": self.matter,
+            "department": self.department,
+            "applicant_kind": self.applicant_kind,
+            "applicant_id": self.applicant_id,
+            "channel": self.channel,
+            "staff": self.staff,
+            "state": s.state,
+            "allowed_actions": lifecycle.allowed_actions(s.state),
+            "form": self.form,
+            "prefilled": {"fields": self.prefill.get("fields", {}), "materials": self.prefill.get("materials", {})},
+            "uploads": self.materials,
+            "upload_count": self.uploads,
+            "zero_submission": self.uploads == 0,
+            "decision": self.decision,
+            "outcome": s.outcome,
+            "reason": s.reason,
+            "instant": s.instant,
+            "created_at": ts(self.created_at),
+            "submitted_at": ts(s.submitted_at),
+            "due_at": ts(s.due_at),
+            "warn_at": ts(s.warn_at),
+            "clock_running": s.clock_started_at is not None,
+            "clock_spent_working_days": round(s.clock_spent_s / 86400.0, 4),
+            "finished_at": ts(s.finished_at),
+            "working_days": s.working_days,
+            "on_time": s.on_time,
+            "flag": lifecycle.flag(s, now or utcnow()),
+            "licence": s.licence,
+            "rating": s.rating,
+        }
+
+
+def _state(row) -> AppState:
+    return AppState(**{k: getattr(row, k) for k in PROJECTION})
+
+
+def _app(row) -> Application:
+    return Application(
+        row.public_id, row.matter, row.department, row.applicant_kind, row.applicant_id, row.channel, row.staff,
+        dict(row.form or {}), dict(row.prefill or {}), dict(row.materials or {}), row.uploads, row.decision,
+        row.created_at, _state(row),
+    )
+
+
+def _row(session: Session, app_id: str):
+    row = session.execute(select(svc_application).where(svc_application.c.public_id == app_id)).first()
+    if row is None:
+        raise NotFound(f"no application {app_id}")
+    return row
+
+
+def _is_applicant(session: Session, actor: Actor, row) -> bool:
+    if actor.id == row.account:
+        return True
+    return actor.has(*APPLICANT_ROLES) and identity.subject_of(session, actor) == row.applicant_id
+
+
+def _may_see(session: Session, actor: Actor, row) -> bool:
+    if actor.has("administrator", "system") or actor.id == row.staff:
+        return True
+    if actor.has(*APPLICANT_ROLES):
+        return _is_applicant(session, actor, row)
+    return actor.department == row.department
+
+
+def get_row(session: Session, actor: Actor, app_id: str):
+    row = _row(session, app_id)
+    if not _may_see(session, actor, row):
+        raise NotFound(f"no application {app_id}")
+    return row
+
+
+def get(session: Session, actor: Actor, app_id: str) -> Application:
+    return _app(get_row(session, actor, app_id))
+
+
+def _record(session: Session, row, event: Event, *, values: dict[str, Any] | None = None) -> Application:
+    """Apply `event` to the stored projection, write the event row and the new projection."""
+    before = _state(row)
+    after, to_state = lifecycle.apply(before, event)
+    seq = row.version + 1
+    session.execute(
+        insert(svc_application_event).values(
+            application_id=row.id, seq=seq, at=event.at, actor=event.actor, action=event.action,
+            from_state=before.state or None, to_state=to_state, reason=event.reason, data=event.data,
+        )
+    )
+    changed = {k: v for k, v in after.as_dict().items() if getattr(before, k) != v}
+    done = session.execute(
+        update(svc_application)
+        .where(svc_application.c.id == row.id, svc_application.c.version == row.version)
+        .values(version=seq, **changed, **(values or {}))
+    )
+    if done.rowcount != 1:
+        raise Conflict(f"application {row.public_id} changed meanwhile; reload and retry")
+    publish_after_commit(session, "application.changed", {"id": row.public_id, "action": event.action, "state": to_state})
+    return _app(_row(session, row.public_id))
+
+
+# --- starting -----------------------------------------------------------------------------
+
+
+def _applicant(session: Session, actor: Actor, matter: Matter, applicant_id: str | None) -> tuple[str, str, str | None]:
+    """(applicant subject, channel, staff) — citizens apply for themselves online, hall staff
+    for a named applicant."""
+    if actor.has(*APPLICANT_ROLES):
+        subject = identity.subject_of(session, actor)
+        if not subject:
+            raise Forbidden("your account is not linked to a person or company in the registries")
+        if applicant_id and applicant_id != subject:
+            raise Forbidden("you apply for yourself; staff at a service hall apply on someone's behalf")
+        if matter.channels == "hall":
+            raise Conflict(f"matter {matter.code} is handled at a service hall window only")
+        return subject, "online", None
+    if actor.has(*HALL_ROLES, "system"):
+        if not applicant_id:
+            raise InvalidInput("name the applicant you act for", errors=[{"field": "applicant_id", "message": "required at a hall window"}])
+        if matter.channels == "online":
+            raise Conflict(f"matter {matter.code} is handled online only")
+        return applicant_id, "hall", actor.label
+    raise Forbidden("citizens and companies apply for themselves; hall staff (department_handler) on their behalf")
+
+
+def start(
+    session: Session, actor: Actor, matter_code: str, *, applicant_id: str | None = None, consent: bool = False,
+    form: dict[str, Any] | None = None, at: datetime | None = None,
+) -> Application:
+    """A draft with everything the government already holds filled in (once-only)."""
+    at = at or utcnow()
+    matter = matters.get(session, matter_code)
+    if matter.no_application:
+        raise Conflict(f"matter {matter.code} is granted without application (免申即享)")
+    subject, channel, staff = _applicant(session, actor, matter, applicant_id)
+    kind = "company" if matter.subject == "company" else "person"
+    if (kind == "company") != (not subject.startswith("P")):
+        raise InvalidInput(f"matter {matter.code} is for a {kind}", errors=[{"field": "applicant_id", "message": f"a {kind} is needed"}])
+    if not consent:
+        raise InvalidInput(
+            "consent to the use of your data held by the government (once-only prefill) is required",
+            errors=[{"field": "consent", "message": "must be true"}],
+        )
+    public_id = next_id(session, "AP", at)
+    filled = prefill.gather(session, matter, subject, application_id=public_id, consent_at=at, at=at)
+    values = {k: v["value"] for k, v in filled["fields"].items()}
+    values.update(form or {})
+    pk = session.execute(
+        insert(svc_application).values(
+            public_id=public_id, matter=matter.code, department=matter.department, applicant_kind=kind,
+            applicant_id=subject, account=actor.id if channel == "online" else None, channel=channel, staff=staff,
+            state="", form=values, prefill=filled, materials={}, uploads=0, created_at=at, clock_spent_s=0.0,
+            instant=False, version=0,
+        ).returning(svc_application.c.id)
+    ).scalar_one()
+    del pk
+    event = Event("create", at, actor.label, None, {
+        "channel": channel, "matter": matter.code, "consent_at": audit.ts(at), "lookups": filled["lookups"],
+        "prefilled_fields": sorted(filled["fields"]),
+    })
+    return _record(session, _row(session, public_id), event)
+
+
+# --- filling in ---------------------------------------------------------------------------
+
+
+def _may_act_as_applicant(session: Session, actor: Actor, row) -> None:
+    if _is_applicant(session, actor, row) or actor.id == row.staff or (row.channel == "hall" and actor.has(*HALL_ROLES)):
+        return
+    raise Forbidden("only the applicant (or the hall staff acting for them) changes the application")
+
+
+def update_form(session: Session, actor: Actor, app_id: str, form: dict[str, Any], *, at: datetime | None = None) -> Application:
+    at = at or utcnow()
+    row = get_row(session, actor, app_id)
+    _may_act_as_applicant(session, actor, row)
+    lifecycle.check(row.state, "update_form")
+    merged = {**(row.form or {}), **form}
+    return _record(session, row, Event("update_form", at, actor.label, None, {"fields": sorted(form)}), values={"form": merged})
+
+
+def upload(
+    session: Session, actor: Actor, app_id: str, material: str, *, filename: str, content_base64: str, at: datetime | None = None
+) -> Application:
+    """The applicant hands in a material only they have (stored as its digest and size)."""
+    at = at or utcnow()
+    row = get_row(session, actor, app_id)
+    _may_act_as_applicant(session, actor, row)
+    lifecycle.check(row.state, "upload")
+    matter = matters.get(session, row.matter)
+    spec = next((m for m in matter.materials if m.code == material), None)
+    if spec is None:
+        raise InvalidInput(f"matter {matter.code} has no material {material!r}", errors=[{"field": "material", "message": "unknown"}])
+    if spec.source != "upload":
+        raise Conflict(f"material {material} comes from government data; it is never uploaded (once-only)")
+    try:
+        content = base64.b64decode(content_base64, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidInput("content is not base64", errors=[{"field": "content_base64", "message": "not base64"}]) from None
+    if not content or len(content) > MAX_UPLOAD:
+        raise InvalidInput("a material is 1 byte to 5 MB", errors=[{"field": "content_base64", "message": "size"}])
+    entry = {"filename": filename[:200], "sha256": hashlib.sha256(content).hexdigest(), "size": len(content), "at": audit.ts(at)}
+    uploads = {**(row.materials or {}), material: entry}
+    return _record(session, row, Event("upload", at, actor.label, None, {"material": material, "sha256": entry["sha256"]}),
+                   values={"materials": uploads, "uploads": len(uploads)})
+
+
+_validators: dict[int, tuple[Matter, jsonschema.Draft202012Validator]] = {}
+
+
+def form_errors(matter: Matter, form: dict[str, Any]) -> list[dict[str, str]]:
+    hit = _validators.get(id(matter))
+    if hit is None or hit[0] is not matter:
+        hit = _validators[id(matter)] = (matter, jsonschema.Draft202012Validator(matter.form))
+    errors = []
+    for e in sorted(hit[1].iter_errors(form), key=lambda e: list(e.absolute_path)):
+        path = ".".join(str(p) for p in e.absolute_path)
+        if e.validator == "required":
+            for name in e.validator_value:
+                if isinstance(e.instance, dict) and name not in e.instance:
+                    errors.append({"field": "form." + (f"{path}." if path else "") + name, "message": "required"})
+        else:
+            errors.append({"field": "form." + path if path else "form", "message": e.message})
+    return errors
+
+
+def _check_complete(matter: Matter, form: dict[str, Any], uploads: dict[str, Any]) -> None:
+    errors = form_errors(matter, form)
+    for m in matter.materials:
+        if m.source == "upload" and m.required and m.code not in uploads:
+            errors.append({"field": f"materials.{m.code}", "message": f"upload {m.name_en} ({m.name_zh})"})
+    if errors:
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+        raise InvalidInput(f"the application is not complete: {detail}", errors=errors)
+
+
+# --- submitting and deciding --------------------------------------------------------------
+
+
+def submit(session: Session, actor: Actor, app_id: str, *, form: dict[str, Any] | None = None, at: datetime | None = None) -> Application:
+    at = at or utcnow()
+    row = get_row(session, actor, app_id)
+    _may_act_as_applicant(session, actor, row)
+    lifecycle.check(row.state, "submit")
+    matter = matters.get(session, row.matter)
+    values = {**(row.form or {}), **(form or {})}
+    _check_complete(matter, values, row.materials or {})
+    app = _record(session, row, Event("submit", at, actor.label, None, {"promised_days": matter.promised_days}), values={"form": values})
+    if matter.processing == "instant" and matter.rule:
+        app = _decide_by_rule(session, matter, app_id, at)
+    return app
+
+
+def _decide_by_rule(session: Session, matter: Matter, app_id: str, at: datetime) -> Application:
+    row = _row(session, app_id)
+    facts = prefill.facts(matter, row.applicant_kind, row.prefill or {}, row.form or {}, row.materials or {}, at)
+    d = decisions.decide(session, matter.rule, facts, at=at)
+    stored = d.as_dict()
+    audit.append(session, "decision", "rule:" + d.table, "application.decide", app_id, {
+        "matter": matter.code, "rule": d.table, "version": d.version, "digest": d.digest, "outcome": d.outcome,
+        "row": d.row, "reason": d.reason_en,
+    }, at=at)
+    if d.outcome == "review":
+        return _record(session, row, Event("route", at, "rule:" + d.table, d.reason_zh, {"decision": stored}), values={"decision": stored})
+    app = _record(session, row, Event("decide", at, "rule:" + d.table, d.reason_zh, {"outcome": d.outcome, "instant": True, "decision": stored}),
+                  values={"decision": stored})
+    if d.outcome == "approve" and matter.licence:
+        app = _issue(session, matter, app_id, facts, at)
+    return app
+
+
+def _issue(session: Session, matter: Matter, app_id: str, facts: dict[str, Any], at: datetime) -> Application:
+    row = _row(session, app_id)
+    claims = {k: rules.lookup(facts, tuple(path.split("."))) for k, path in matter.licence.claims.items()}
+    lic = licences.issue(session, matter=matter, application=app_id, holder_kind=row.applicant_kind, holder_id=row.applicant_id,
+                         claims=claims, at=at)
+    return _record(session, row, Event("issue", at, "system", None, {"licence": lic.id, "key_id": lic.key_id}))
+
+
+def _reviewer(session: Session, actor: Actor, app_id: str):
+    row = get_row(session, actor, app_id)
+    if actor.has("system"):
+        return row
+    if not actor.has("reviewer") or actor.department != row.department:
+        raise Forbidden(f"only reviewers of {row.department} decide its matters (its power list)")
+    return row
+
+
+def review(
+    session: Session, actor: Actor, app_id: str, *, approve: bool, reason: str, at: datetime | None = None
+) -> Application:
+    """A reviewer of the matter's department approves (issuing the licence) or rejects."""
+    at = at or utcnow()
+    row = _reviewer(session, actor, app_id)
+    lifecycle.check(row.state, "decide")
+    reason = (reason or "").strip()
+    if not approve and len(reason) < 2:
+        raise InvalidInput("a rejection states its reason", errors=[{"field": "reason", "message": "required"}])
+    matter = matters.get(session, row.matter)
+    outcome = "approve" if approve else "reject"
+    audit.append(session, "decision", actor, "application.review", app_id, {"matter": matter.code, "outcome": outcome, "reason": reason}, at=at)
+    app = _record(session, row, Event("decide", at, actor.label, reason or "审核通过", {"outcome": outcome, "instant": False}))
+    if approve and matter.licence:
+        facts = prefill.facts(matter, row.applicant_kind, row.prefill or {}, row.form or {}, row.materials or {}, at)
+        app = _issue(session, matter, app_id, facts, at)
+    return app
+
+
+def request_supplement(session: Session, actor: Actor, app_id: str, *, reason: str, at: datetime | None = None) -> Application:
+    """Ask the applicant for more; the promised clock stops until they answer."""
+    at = at or utcnow()
+    row = _reviewer(session, actor, app_id)
+    lifecycle.check(row.state, "request_supplement")
+    if len((reason or "").strip()) < 2:
+        raise InvalidInput("say what is missing", errors=[{"field": "reason", "message": "required"}])
+    return _record(session, row, Event("request_supplement", at, actor.label, reason.strip(), {}))
+
+
+def supplement(session: Session, actor: Actor, app_id: str, *, form: dict[str, Any] | None = None, at: datetime | None = None) -> Application:
+    """The applicant answers a supplement request; the clock resumes with the time it had left."""
+    at = at or utcnow()
+    row = get_row(session, actor, app_id)
+    _may_act_as_applicant(session, actor, row)
+    lifecycle.check(row.state, "supplement")
+    matter = matters.get(session, row.matter)
+    values = {**(row.form or {}), **(form or {})}
+    _check_complete(matter, values, row.materials or {})
+    return _record(session, row, Event("supplement", at, actor.label, None, {"promised_days": matter.promised_days}), values={"form": values})
+
+
+def withdraw(session: Session, actor: Actor, app_id: str, *, reason: str | None = None, at: datetime | None = None) -> Application:
+    at = at or utcnow()
+    row = get_row(session, actor, app_id)
+    _may_act_as_applicant(session, actor, row)
+    lifecycle.check(row.state, "withdraw")
+    return _record(session, row, Event("withdraw", at, actor.label, reason or "withdrawn by the applicant", {}))
+
+
+# --- history ------------------------------------------------------------------------------
+
+
+def events(session: Session, actor: Actor, app_id: str) -> list[dict[str, Any]]:
+    row = get_row(session, actor, app_id)
+    rows = session.execute(select(svc_application_event).where(svc_application_event.c.application_id == row.id).order_by(svc_application_event.c.seq))
+    return [
+        {"seq": r.seq, "at": audit.ts(r.at), "actor": r.actor, "action": r.action, "from_state": r.from_state,
+         "to_state": r.to_state, "reason": r.reason, "data": r.data}
+        for r in rows
+    ]
+
+
+def replay(session: Session, actor: Actor, app_id: str) -> dict[str, Any]:
+    """The stored application against the replay of its events, and its decision replayed."""
+    row = get_row(session, actor, app_id)
+    evs = [
+        Event(r.action, r.at, r.actor, r.reason, dict(r.data or {}))
+        for r in session.execute(select(svc_application_event).where(svc_application_event.c.application_id == row.id).order_by(svc_application_event.c.seq))
+    ]
+    replayed = lifecycle.replay(evs)
+    out: dict[str, Any] = {"state_matches": replayed == _state(row), "state": replayed.state, "events": len(evs)}
+    if row.decision:
+        out["decision"] = decisions.replay(session, row.decision)
+    return out
