@@ -5,4 +5,3 @@ import twonets.city.tables  # noqa: F401
 import twonets.data.tables  # noqa: F401
 import twonets.city.sensing.tables  # noqa: F401
 import twonets.services.tables  # noqa: F401
-import twonets.services.tables  # noqa: F401
