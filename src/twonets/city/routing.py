@@ -3,7 +3,7 @@ department); the most specific matching rule wins; no match goes to the dispatch
 
 from __future__ import annotations
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,10 +30,13 @@ def _specificity(rule, category: str, street: str | None, grid: str | None) -> i
     return score
 
 
+_CANDIDATES = select(routing_rule).where(
+    (routing_rule.c.category == bindparam("category")) | (routing_rule.c.category.is_(None))
+)
+
+
 def route(session: Session, category: str, street: str | None, grid: str | None) -> str:
-    rules = session.execute(
-        select(routing_rule).where((routing_rule.c.category == category) | (routing_rule.c.category.is_(None)))
-    ).all()
+    rules = session.execute(_CANDIDATES, {"category": category}).all()
     best, best_score = DISPATCH_DESK, -1
     for rule in rules:
         score = _specificity(rule, category, street, grid)

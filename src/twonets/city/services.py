@@ -10,7 +10,7 @@ import base64
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from twonets.city import lifecycle, routing, spatial
@@ -139,23 +139,31 @@ def _limit_for(source: str, category: str, severity: str) -> calendar.Limit:
     return reference().category(category).limits[severity].limit()
 
 
+# Built once: statements on the hot path of order creation, with bound parameters.
+_DUPLICATE_CANDIDATES = select(work_order.c.public_id, work_order.c.lon, work_order.c.lat).where(
+    work_order.c.category == bindparam("category"),
+    work_order.c.status.in_(sorted(lifecycle.OPEN | {"suspended"})),
+    work_order.c.created_at >= bindparam("since", type_=work_order.c.created_at.type),
+    work_order.c.created_at <= bindparam("until", type_=work_order.c.created_at.type),
+    work_order.c.master_id.is_(None),
+    work_order.c.lon.between(bindparam("x0"), bindparam("x1")),
+    work_order.c.lat.between(bindparam("y0"), bindparam("y1")),
+)
+_INSERT_ORDER = insert(work_order).returning(work_order.c.id)
+_INSERT_REPORTER = insert(reporter_t).returning(reporter_t.c.id)
+_INSERT_EVENTS = insert(work_order_event)
+
+
 def find_duplicate(session: Session, category: str, lon: float | None, lat: float | None, at: datetime) -> str | None:
     """An open order of the same minor category within the radius and window, nearest first."""
     if lon is None or lat is None:
         return None
     cfg = settings()
     x0, y0, x1, y1 = spatial.bbox_around(lon, lat, cfg.duplicate_radius_m)
-    rows = session.execute(
-        select(work_order.c.public_id, work_order.c.lon, work_order.c.lat).where(
-            work_order.c.category == category,
-            work_order.c.status.in_(lifecycle.OPEN | {"suspended"}),
-            work_order.c.created_at >= at - timedelta(hours=cfg.duplicate_window_h),
-            work_order.c.created_at <= at,
-            work_order.c.master_id.is_(None),
-            work_order.c.lon.between(x0, x1),
-            work_order.c.lat.between(y0, y1),
-        )
-    ).all()
+    rows = session.execute(_DUPLICATE_CANDIDATES, {
+        "category": category, "since": at - timedelta(hours=cfg.duplicate_window_h), "until": at,
+        "x0": x0, "x1": x1, "y0": y0, "y1": y1,
+    }).all()
     best = min(rows, key=lambda r: spatial.distance_m(lon, lat, r.lon, r.lat), default=None)
     if best is None or spatial.distance_m(lon, lat, best.lon, best.lat) > cfg.duplicate_radius_m:
         return None
@@ -183,7 +191,7 @@ def create_order(session: Session, actor: Actor, data: OrderCreate, at: datetime
     reporter_id = None
     if data.reporter and (data.reporter.name or data.reporter.phone):
         reporter_id = session.execute(
-            insert(reporter_t).values(name=data.reporter.name, phone=data.reporter.phone).returning(reporter_t.c.id)
+            _INSERT_REPORTER, {"name": data.reporter.name, "phone": data.reporter.phone}
         ).scalar_one()
     limit = _limit_for(data.source, data.category, data.severity)
     created = lifecycle.creation_event(
@@ -207,8 +215,8 @@ def create_order(session: Session, actor: Actor, data: OrderCreate, at: datetime
         why = "dispatcher override" if data.department else "routing rule"
         events.append(lifecycle.decide(state, "dispatch", at, "system", why, department=dept))
     state = lifecycle.apply(state, events[-1])
-    order_id = session.execute(insert(work_order).values(**_values(state)).returning(work_order.c.id)).scalar_one()
-    session.execute(insert(work_order_event), [_event_row(order_id, i + 1, e) for i, e in enumerate(events)])
+    order_id = session.execute(_INSERT_ORDER, _values(state)).scalar_one()
+    session.execute(_INSERT_EVENTS, [_event_row(order_id, i + 1, e) for i, e in enumerate(events)])
     for e in events:
         publish_after_commit(session, "order", {"id": state.public_id, "action": e.action, "status": e.to_status,
                                                 "department": state.department, "at": e.at.isoformat()})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,8 +43,10 @@ class GridIndex:
         return self.places[int(min(hits))] if len(hits) else None
 
 
-_cache: dict[str, tuple[int, GridIndex]] = {}
+_cache: dict[str, tuple[float, GridIndex]] = {}
 _lock = threading.Lock()
+# Another process may replace the map (twonets demo, PUT /areas): re-read it at most this often.
+INDEX_TTL_S = 30.0
 
 
 def _key(session: Session) -> str:
@@ -51,19 +54,18 @@ def _key(session: Session) -> str:
 
 
 def grid_index(session: Session) -> GridIndex:
-    """The grid index for this database, rebuilt when the number of grids changes."""
-    from sqlalchemy import func
-
-    n = session.execute(select(func.count()).select_from(area).where(area.c.level == "grid")).scalar_one()
+    """The grid index for this database: rebuilt when this process replaces the map, and
+    re-read every INDEX_TTL_S seconds in case another process did."""
     key = _key(session)
+    now = time.monotonic()
     with _lock:
         cached = _cache.get(key)
-        if cached and cached[0] == n:
+        if cached and now - cached[0] < INDEX_TTL_S:
             return cached[1]
     rows = session.execute(select(area).where(area.c.level == "grid")).all()
     index = GridIndex(rows)
     with _lock:
-        _cache[key] = (n, index)
+        _cache[key] = (now, index)
     return index
 
 

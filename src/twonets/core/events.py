@@ -31,20 +31,29 @@ def publish(topic: str, payload: dict[str, Any]) -> None:
 
 def publish_after_commit(session, topic: str, payload: dict[str, Any]) -> None:
     """Queue an event on the unit of work; it is published only if the transaction commits."""
+    _hook_sessions()
+    session.info.setdefault("pending_events", []).append((topic, payload))
+
+
+_hooked = False
+
+
+def _hook_sessions() -> None:
+    """One listener for every Session (registering per session costs more than the insert)."""
+    global _hooked
+    if _hooked:
+        return
     from sqlalchemy import event as sa_event
+    from sqlalchemy.orm import Session
 
-    pending = session.info.setdefault("pending_events", [])
-    if not session.info.get("events_hooked"):
-        session.info["events_hooked"] = True
+    @sa_event.listens_for(Session, "after_commit")
+    def _flush(sess):
+        queued = sess.info.pop("pending_events", None)
+        for t, p in queued or ():
+            publish(t, p)
 
-        @sa_event.listens_for(session, "after_commit")
-        def _flush(sess):
-            queued, sess.info["pending_events"] = sess.info.get("pending_events", []), []
-            for t, p in queued:
-                publish(t, p)
+    @sa_event.listens_for(Session, "after_rollback")
+    def _drop(sess):
+        sess.info.pop("pending_events", None)
 
-        @sa_event.listens_for(session, "after_rollback")
-        def _drop(sess):
-            sess.info["pending_events"] = []
-
-    pending.append((topic, payload))
+    _hooked = True

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,24 +23,26 @@ def format_id(prefix: str, day: str, number: int) -> str:
     return f"{prefix}-{day}-{number:06d}"
 
 
+_BUMP = (
+    update(id_sequence)
+    .where(id_sequence.c.key == bindparam("k"))
+    .values(last=id_sequence.c.last + bindparam("n"))
+    .returning(id_sequence.c.last)
+)
+
+
 def reserve(session: Session, prefix: str, at: datetime, count: int = 1) -> list[str]:
     """Reserve `count` consecutive ids for the local day of `at`."""
     day = local_date(at).strftime("%Y%m%d")
-    key = f"{prefix}-{day}"
-    stmt = (
-        update(id_sequence)
-        .where(id_sequence.c.key == key)
-        .values(last=id_sequence.c.last + count)
-        .returning(id_sequence.c.last)
-    )
-    last = session.execute(stmt).scalar()
+    params = {"k": f"{prefix}-{day}", "n": count}
+    last = session.execute(_BUMP, params).scalar()
     if last is None:
         try:
             with session.begin_nested():
-                session.execute(insert(id_sequence).values(key=key, last=count))
+                session.execute(insert(id_sequence).values(key=params["k"], last=count))
             last = count
         except IntegrityError:  # another writer created the row first
-            last = session.execute(stmt).scalar_one()
+            last = session.execute(_BUMP, params).scalar_one()
     return [format_id(prefix, day, n) for n in range(last - count + 1, last + 1)]
 
 
