@@ -166,6 +166,11 @@ def _mount() -> None:
     app.add_typer(audit_app, name="audit")
     app.add_typer(users_app, name="users")
     app.add_typer(catalogue_app, name="catalogue")
+    from twonets.city.sensing.cli import ingest, sensing_app, simulate
+
+    app.add_typer(sensing_app, name="sensing")
+    app.command("ingest", help="Backfill readings from a CSV/Parquet file (= twonets sensing ingest).")(ingest)
+    app.command("simulate", help="Publish simulated readings to MQTT (= twonets sensing simulate).")(simulate)
 
 
 _mount()
