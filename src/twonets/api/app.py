@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from sqlalchemy import Engine, text
 
@@ -14,6 +14,32 @@ from twonets.api.security import install_security
 from twonets.core.config import settings
 from twonets.core.db import default_engine, session_factory
 from twonets.core.logging import configure_logging
+
+
+class _Observe:
+    """Counts requests and their latency per route (plain ASGI: cheaper than BaseHTTPMiddleware)."""
+
+    def __init__(self, app, requests, latency):
+        self.app, self.requests, self.latency = app, requests, latency
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = {"code": 500}
+
+        async def _send(message):
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, _send)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.requests.labels(scope["method"], route, str(status["code"])).inc()
+            self.latency.labels(scope["method"], route).observe(time.perf_counter() - started)
 
 
 def create_app(engine: Engine | None = None) -> FastAPI:
@@ -35,15 +61,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     latency = Histogram("twonets_http_request_seconds", "HTTP latency", ["method", "route"], registry=registry)
     app.state.metrics = registry
 
-    @app.middleware("http")
-    async def _observe(request: Request, call_next):
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        requests.labels(request.method, path, str(response.status_code)).inc()
-        latency.labels(request.method, path).observe(time.perf_counter() - started)
-        return response
+    app.add_middleware(_Observe, requests=requests, latency=latency)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from twonets.api.auth import current_actor
@@ -48,17 +48,19 @@ def list_orders(
     master_id: str | None = Query(None, max_length=40),
     created_from: datetime | None = Query(None, description="ISO 8601, inclusive"),
     created_to: datetime | None = Query(None, description="ISO 8601, exclusive"),
-) -> OrderPage:
+):
     for name, value in (("created_from", created_from), ("created_to", created_to)):
         if value is not None and value.tzinfo is None:
             raise InvalidInput(f"{name} needs a time zone, e.g. 2026-11-24T00:00:00+08:00",
                                errors=[{"field": name, "message": "time zone required"}])
-    return services.list_orders(
+    page = services.list_orders(
         session, actor, limit=limit, cursor=cursor, created_from=created_from, created_to=created_to,
         source=source, channel=channel, category=category, severity=severity, status=status,
         department=department, street_code=street_code, community_code=community_code, grid_code=grid_code,
         flag=flag, master_id=master_id,
     )
+    # The page is already a validated OrderPage: serialize it once, without FastAPI re-validating it.
+    return Response(page.model_dump_json(), media_type="application/json")
 
 
 @router.get("/orders/{order_id}", response_model=Order, summary="One work order with its timeline")
