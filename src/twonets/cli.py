@@ -171,6 +171,10 @@ def _mount() -> None:
     app.add_typer(sensing_app, name="sensing")
     app.command("ingest", help="Backfill readings from a CSV/Parquet file (= twonets sensing ingest).")(ingest)
     app.command("simulate", help="Publish simulated readings to MQTT (= twonets sensing simulate).")(simulate)
+    from twonets.services.cli import licence_app, matters_app
+
+    app.add_typer(licence_app, name="licence")
+    app.add_typer(matters_app, name="matters")
 
 
 _mount()

@@ -8,5 +8,6 @@ from fastapi import APIRouter
 def all_routers() -> list[APIRouter]:
     from twonets.api import orders, reference, kpi, open311
     from twonets.api import auth, data, home
+    from twonets.api import services
 
-    return [reference.router, orders.router, kpi.router, open311.router, auth.router, data.router, home.router]
+    return [reference.router, orders.router, kpi.router, open311.router, auth.router, data.router, home.router, services.router]
