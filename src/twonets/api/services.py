@@ -211,7 +211,7 @@ def rate_application(app_id: str, body: RatingIn, actor: Actor = Depends(current
 
 @router.get("/services/follow-ups")
 def list_follow_ups(
-    state: str = Query("open", pattern="^(open|closed)$"), limit: int = Query(50, ge=1, le=200), cursor: int | None = None,
+    state: str = Query("open", pattern="^(open|closed)$"), limit: int = Query(50, ge=1, le=200), cursor: int | None = Query(None, ge=0, le=2**62),
     actor: Actor = Depends(require_roles("reviewer", "department_handler", "administrator")), session: Session = Depends(get_session),
 ) -> dict[str, Any]:
     items, nxt = ratings.follow_ups(session, actor, state=state, limit=limit, cursor=cursor)

@@ -129,6 +129,10 @@ def rotate(session: Session, actor: Actor, department: str, *, at: datetime | No
     """Retire the department's key and make a new one; earlier licences keep verifying."""
     if not (actor.has("administrator", "system") or (actor.has("data_officer") and actor.department == department)):
         raise Forbidden("only administrators and the department's data officers rotate its e-seal")
+    from twonets.city.reference import reference
+
+    if department not in reference().departments:
+        raise NotFound(f"no department {department!r}")
     at = at or utcnow()
     session.execute(
         update(svc_seal_key).where(svc_seal_key.c.department == department, svc_seal_key.c.retired_at.is_(None)).values(retired_at=at)

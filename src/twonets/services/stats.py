@@ -51,6 +51,9 @@ def stats(
     now = now or utcnow()
     until = until or local_date(now)
     since = since or until - timedelta(days=29)
+    for name, value in (("since", since), ("until", until)):
+        if not (date(2000, 1, 1) <= value <= date(2100, 12, 31)):
+            raise InvalidInput(f"{name} must lie between 2000 and 2100", errors=[{"field": name, "message": "out of range"}])
     if since > until:
         raise InvalidInput("since is after until", errors=[{"field": "since", "message": "after until"}])
     if by not in (None, "matter", "department"):
