@@ -112,7 +112,13 @@ class RuleFile(_Strict):
 
 
 def _value(text: str) -> Any:
-    return yaml.safe_load(text)
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        raise ValueError(f"value {text!r} is not understood") from None
+    if isinstance(value, (dict, set)):
+        raise ValueError(f"value {text!r} is not understood")
+    return value
 
 
 def _cmp(op: str, a: Any, b: Any) -> bool:
@@ -145,6 +151,13 @@ def compile_condition(cond: Any) -> Callable[[Any], bool]:
         return lambda v: v is None
     if text == "not null":
         return lambda v: v is not None
+    try:
+        return _compile_text(cond, text)
+    except ValueError as exc:
+        raise ValueError(f"condition {cond!r} is not understood: {exc}") from None
+
+
+def _compile_text(cond: Any, text: str) -> Callable[[Any], bool]:
     m = _IN.match(text)
     if m:
         items = _value(m.group(2))
