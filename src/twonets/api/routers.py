@@ -9,5 +9,6 @@ def all_routers() -> list[APIRouter]:
     from twonets.api import orders, reference, kpi, open311
     from twonets.api import auth, data, home
     from twonets.api import services
+    from twonets.api import sensing
 
-    return [reference.router, orders.router, kpi.router, open311.router, auth.router, data.router, home.router, services.router]
+    return [reference.router, orders.router, kpi.router, open311.router, auth.router, data.router, home.router, services.router, sensing.router]

@@ -164,7 +164,7 @@ def evaluate(session: Session, readings: list[Reading], things: dict[str, ThingI
         dets = [d for d in cat.by_type.get(things[tid].type, ()) if d.kind == "condition" and d.attributes() & attrs]
         if dets:
             relevant[tid] = dets
-    current = store.latest_values(session, relevant) if relevant else {}
+    current = store.latest_values(session, by_thing)
     wanted = {t for dets in relevant.values() for d in dets for t in d.required_tags}
     need_tags = [things[tid] for tid, dets in relevant.items() if any(d.required_tags for d in dets)]
     tags = tags_for(session, need_tags, wanted, max(r.ts for r in readings)) if need_tags else {}
@@ -172,11 +172,14 @@ def evaluate(session: Session, readings: list[Reading], things: dict[str, ThingI
     for tid, stamps in by_thing.items():
         thing = things[tid]
         dets = relevant.get(tid, ())
-        values = {a: v for a, (_, v) in current.get(tid, {}).items()}
+        known = current.get(tid, {})
+        values = {a: v for a, (_, v) in known.items()}
         absent = [(d, states[(d.code, tid)]) for d in cat.by_type.get(thing.type, ())
                   if d.kind == "absence" and (d.code, tid) in states and states[(d.code, tid)].active]
         for at in sorted(stamps):
             vals = stamps[at]
+            if any(a in known and known[a][0] > at for a in vals):
+                continue  # a late reading: stored as history, but the present is already known
             values.update(vals)
             for det in dets:
                 if not det.attributes() & vals.keys():
