@@ -26,6 +26,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
@@ -67,14 +68,19 @@ def _api_key(request: Request, raw: str, kind: str | None = None) -> Actor:
         session.close()
 
 
-def _resolve(request: Request) -> Actor | None:
+async def _resolve(request: Request) -> Actor | None:
+    # async: a bearer token is checked on the event loop (pure CPU, no thread hop per request);
+    # only an API key, which needs the database, goes to the thread pool.
     if hasattr(request.state, _STATE_KEY):
         return getattr(request.state, _STATE_KEY)
     creds = _credentials(request)
     actor: Actor | None = None
     if creds is not None:
         kind, value = creds
-        actor = identity.decode_access_token(value) if kind == "bearer" else _api_key(request, value)
+        if kind == "bearer":
+            actor = identity.decode_access_token(value)
+        else:
+            actor = await run_in_threadpool(_api_key, request, value)
     setattr(request.state, _STATE_KEY, actor)
     return actor
 
@@ -84,25 +90,25 @@ _bearer_scheme = HTTPBearer(auto_error=False, description="Access token from POS
 _api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key of an Open311 client or a device")
 
 
-def current_actor(
+async def current_actor(
     request: Request,
     _bearer: Any = Depends(_bearer_scheme),
     _key: Any = Depends(_api_key_scheme),
 ) -> Actor:
     """The caller, from a Bearer token or an API key; 401 problem when missing or invalid."""
-    actor = _resolve(request)
+    actor = await _resolve(request)
     if actor is None:
         raise Unauthorized("sign in: send 'Authorization: Bearer <access token>'")
     return actor
 
 
-def optional_actor(
+async def optional_actor(
     request: Request,
     _bearer: Any = Depends(_bearer_scheme),
     _key: Any = Depends(_api_key_scheme),
 ) -> Actor | None:
     """The caller, or None when no credentials are sent (invalid credentials are still 401)."""
-    return _resolve(request)
+    return await _resolve(request)
 
 
 def require_roles(*roles: str) -> Callable[..., Actor]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Iterator
+from typing import Any, AsyncIterator, Callable
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -15,8 +15,11 @@ from twonets.core.calendar import utcnow
 from twonets.core.tables import idempotency_record
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One unit of work per request: committed when the handler returns, rolled back on error."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One unit of work per request: committed when the handler returns, rolled back on error.
+
+    async so that opening and closing it costs no thread hop (a Session connects lazily, in the
+    handler's thread); the commit runs on the event loop, which is short for one request's writes."""
     session: Session = request.app.state.sessions()
     try:
         yield session

@@ -8,6 +8,7 @@ layer, the timer and the demo simulator all go through these two functions.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from datetime import datetime
 from typing import Any
 
@@ -134,16 +135,21 @@ CREATE_FIELDS = (
 
 def allowed_actions(state: OrderState) -> list[str]:
     """Actions a person may take now (system-only actions are left out)."""
+    return list(allowed_for(state.status, state.source))
+
+
+@lru_cache(maxsize=None)
+def allowed_for(status: str, source: str) -> tuple[str, ...]:
     out = []
     for action, sources in TRANSITIONS.items():
-        if action in SYSTEM_ACTIONS or state.status not in sources:
+        if action in SYSTEM_ACTIONS or status not in sources:
             continue
-        if action == "callback" and state.source != "citizen":
+        if action == "callback" and source != "citizen":
             continue
-        if action == "check" and state.source == "citizen":
+        if action == "check" and source == "citizen":
             continue
         out.append(action)
-    return out
+    return tuple(out)
 
 
 def creation_event(at: datetime, actor: str, **fields: Any) -> Event:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any, Iterable
 
 from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from twonets.city import lifecycle, routing, spatial
@@ -236,7 +237,7 @@ def _mask(rep: Reporter | None) -> ReporterView | None:
     return ReporterView(name=mask("name", rep.name), phone=mask("phone", rep.phone))
 
 
-def _to_order(s: OrderState, rep: Reporter | None, masked: bool = True, timeline: list[OrderEvent] | None = None) -> Order:
+def _to_order(s: "OrderState | Row", rep: Reporter | None, masked: bool = True, timeline: list[OrderEvent] | None = None) -> Order:
     return Order(
         id=s.public_id, source=s.source, channel=s.channel, category=s.category, severity=s.severity,
         status=s.status, department=s.department, street_code=s.street_code, community_code=s.community_code,
@@ -249,7 +250,8 @@ def _to_order(s: OrderState, rep: Reporter | None, masked: bool = True, timeline
         resolution_working_days=None if s.resolution_working_s is None else round(s.resolution_working_s / calendar.DAY, 4),
         resolution_calendar_days=None if s.resolution_s is None else round(s.resolution_s / calendar.DAY, 4),
         on_time=s.on_time, actually_resolved=s.actually_resolved, satisfaction=s.satisfaction,
-        condition_cleared_at=s.condition_cleared_at, allowed_actions=lifecycle.allowed_actions(s),
+        condition_cleared_at=s.condition_cleared_at,
+        allowed_actions=list(lifecycle.allowed_for(s.status, s.source)),
         timeline=timeline,
     )
 
@@ -345,7 +347,7 @@ def list_orders(session: Session, actor: Actor, *, limit: int = 50, cursor: str 
     more = len(rows) > limit
     rows = rows[:limit]
     reps = _reporters(session, (r.reporter_id for r in rows))
-    items = [_to_order(_state_of(r), reps.get(r.reporter_id)) for r in rows]
+    items = [_to_order(r, reps.get(r.reporter_id)) for r in rows]  # a row reads like an OrderState
     return OrderPage(items=items, next=_cursor(rows[-1].id) if more and rows else None)
 
 
