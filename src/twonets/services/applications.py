@@ -14,11 +14,12 @@ import base64
 import binascii
 import hashlib
 from dataclasses import dataclass
+from types import SimpleNamespace
 from datetime import datetime
 from typing import Any
 
 import jsonschema
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from twonets.core.actor import Actor
@@ -104,8 +105,11 @@ def _app(row) -> Application:
     )
 
 
+_BY_ID = select(svc_application).where(svc_application.c.public_id == bindparam("app_id"))
+
+
 def _row(session: Session, app_id: str):
-    row = session.execute(select(svc_application).where(svc_application.c.public_id == app_id)).first()
+    row = session.execute(_BY_ID, {"app_id": app_id}).first()
     if row is None:
         raise NotFound(f"no application {app_id}")
     return row
@@ -136,27 +140,44 @@ def get(session: Session, actor: Actor, app_id: str) -> Application:
     return _app(get_row(session, actor, app_id))
 
 
-def _record(session: Session, row, event: Event, *, values: dict[str, Any] | None = None) -> Application:
-    """Apply `event` to the stored projection, write the event row and the new projection."""
+_EVENT_INSERT = insert(svc_application_event)
+_INSERT = insert(svc_application)
+_UPDATES: dict[tuple[str, ...], Any] = {}
+
+
+def _update_stmt(extra: tuple[str, ...]):
+    """UPDATE of the projection (and `extra` content columns), built once per shape."""
+    stmt = _UPDATES.get(extra)
+    if stmt is None:
+        cols = PROJECTION + ("version",) + extra
+        stmt = _UPDATES[extra] = (
+            update(svc_application)
+            .where(svc_application.c.id == bindparam("_id"), svc_application.c.version == bindparam("_version"))
+            .values({c: bindparam(c, type_=svc_application.c[c].type) for c in cols})
+        )
+    return stmt
+
+
+def _record(session: Session, row, event: Event, *, values: dict[str, Any] | None = None):
+    """Apply `event` to the stored projection, write the event row and the new projection.
+    Returns the application as it now is (a row-like namespace)."""
     before = _state(row)
     after, to_state = lifecycle.apply(before, event)
     seq = row.version + 1
     session.execute(
-        insert(svc_application_event).values(
-            application_id=row.id, seq=seq, at=event.at, actor=event.actor, action=event.action,
-            from_state=before.state or None, to_state=to_state, reason=event.reason, data=event.data,
-        )
+        _EVENT_INSERT,
+        {"application_id": row.id, "seq": seq, "at": event.at, "actor": event.actor, "action": event.action,
+         "from_state": before.state or None, "to_state": to_state, "reason": event.reason, "data": event.data},
     )
-    changed = {k: v for k, v in after.as_dict().items() if getattr(before, k) != v}
-    done = session.execute(
-        update(svc_application)
-        .where(svc_application.c.id == row.id, svc_application.c.version == row.version)
-        .values(version=seq, **changed, **(values or {}))
-    )
+    values = values or {}
+    params = {**after.as_dict(), **values, "version": seq, "_id": row.id, "_version": row.version}
+    done = session.execute(_update_stmt(tuple(sorted(values))), params)
     if done.rowcount != 1:
         raise Conflict(f"application {row.public_id} changed meanwhile; reload and retry")
     publish_after_commit(session, "application.changed", {"id": row.public_id, "action": event.action, "state": to_state})
-    return _app(_row(session, row.public_id))
+    current = dict(row._mapping) if hasattr(row, "_mapping") else dict(vars(row))
+    current.update(after.as_dict(), **values, version=seq)
+    return SimpleNamespace(**current)
 
 
 # --- starting -----------------------------------------------------------------------------
@@ -205,20 +226,20 @@ def start(
     filled = prefill.gather(session, matter, subject, application_id=public_id, consent_at=at, at=at)
     values = {k: v["value"] for k, v in filled["fields"].items()}
     values.update(form or {})
-    pk = session.execute(
-        insert(svc_application).values(
+    session.execute(
+        _INSERT,
+        dict(
             public_id=public_id, matter=matter.code, department=matter.department, applicant_kind=kind,
             applicant_id=subject, account=actor.id if channel == "online" else None, channel=channel, staff=staff,
             state="", form=values, prefill=filled, materials={}, uploads=0, created_at=at, clock_spent_s=0.0,
             instant=False, version=0,
-        ).returning(svc_application.c.id)
-    ).scalar_one()
-    del pk
+        ),
+    )
     event = Event("create", at, actor.label, None, {
         "channel": channel, "matter": matter.code, "consent_at": audit.ts(at), "lookups": filled["lookups"],
         "prefilled_fields": sorted(filled["fields"]),
     })
-    return _record(session, _row(session, public_id), event)
+    return _app(_record(session, _row(session, public_id), event))
 
 
 # --- filling in ---------------------------------------------------------------------------
@@ -236,7 +257,7 @@ def update_form(session: Session, actor: Actor, app_id: str, form: dict[str, Any
     _may_act_as_applicant(session, actor, row)
     lifecycle.check(row.state, "update_form")
     merged = {**(row.form or {}), **form}
-    return _record(session, row, Event("update_form", at, actor.label, None, {"fields": sorted(form)}), values={"form": merged})
+    return _app(_record(session, row, Event("update_form", at, actor.label, None, {"fields": sorted(form)}), values={"form": merged}))
 
 
 def upload(
@@ -261,8 +282,8 @@ def upload(
         raise InvalidInput("a material is 1 byte to 5 MB", errors=[{"field": "content_base64", "message": "size"}])
     entry = {"filename": filename[:200], "sha256": hashlib.sha256(content).hexdigest(), "size": len(content), "at": audit.ts(at)}
     uploads = {**(row.materials or {}), material: entry}
-    return _record(session, row, Event("upload", at, actor.label, None, {"material": material, "sha256": entry["sha256"]}),
-                   values={"materials": uploads, "uploads": len(uploads)})
+    return _app(_record(session, row, Event("upload", at, actor.label, None, {"material": material, "sha256": entry["sha256"]}),
+                        values={"materials": uploads, "uploads": len(uploads)}))
 
 
 _validators: dict[int, tuple[Matter, jsonschema.Draft202012Validator]] = {}
@@ -305,14 +326,14 @@ def submit(session: Session, actor: Actor, app_id: str, *, form: dict[str, Any] 
     matter = matters.get(session, row.matter)
     values = {**(row.form or {}), **(form or {})}
     _check_complete(matter, values, row.materials or {})
-    app = _record(session, row, Event("submit", at, actor.label, None, {"promised_days": matter.promised_days}), values={"form": values})
+    row = _record(session, row, Event("submit", at, actor.label, None, {"promised_days": matter.promised_days}), values={"form": values})
     if matter.processing == "instant" and matter.rule:
-        app = _decide_by_rule(session, matter, app_id, at)
-    return app
+        row = _decide_by_rule(session, matter, row, at)
+    return _app(row)
 
 
-def _decide_by_rule(session: Session, matter: Matter, app_id: str, at: datetime) -> Application:
-    row = _row(session, app_id)
+def _decide_by_rule(session: Session, matter: Matter, row, at: datetime):
+    app_id = row.public_id
     facts = prefill.facts(matter, row.applicant_kind, row.prefill or {}, row.form or {}, row.materials or {}, at)
     d = decisions.decide(session, matter.rule, facts, at=at)
     stored = d.as_dict()
@@ -322,15 +343,15 @@ def _decide_by_rule(session: Session, matter: Matter, app_id: str, at: datetime)
     }, at=at)
     if d.outcome == "review":
         return _record(session, row, Event("route", at, "rule:" + d.table, d.reason_zh, {"decision": stored}), values={"decision": stored})
-    app = _record(session, row, Event("decide", at, "rule:" + d.table, d.reason_zh, {"outcome": d.outcome, "instant": True, "decision": stored}),
+    row = _record(session, row, Event("decide", at, "rule:" + d.table, d.reason_zh, {"outcome": d.outcome, "instant": True, "decision": stored}),
                   values={"decision": stored})
     if d.outcome == "approve" and matter.licence:
-        app = _issue(session, matter, app_id, facts, at)
-    return app
+        row = _issue(session, matter, row, facts, at)
+    return row
 
 
-def _issue(session: Session, matter: Matter, app_id: str, facts: dict[str, Any], at: datetime) -> Application:
-    row = _row(session, app_id)
+def _issue(session: Session, matter: Matter, row, facts: dict[str, Any], at: datetime):
+    app_id = row.public_id
     claims = {k: rules.lookup(facts, tuple(path.split("."))) for k, path in matter.licence.claims.items()}
     lic = licences.issue(session, matter=matter, application=app_id, holder_kind=row.applicant_kind, holder_id=row.applicant_id,
                          claims=claims, at=at)
@@ -359,11 +380,11 @@ def review(
     matter = matters.get(session, row.matter)
     outcome = "approve" if approve else "reject"
     audit.append(session, "decision", actor, "application.review", app_id, {"matter": matter.code, "outcome": outcome, "reason": reason}, at=at)
-    app = _record(session, row, Event("decide", at, actor.label, reason or "审核通过", {"outcome": outcome, "instant": False}))
+    row = _record(session, row, Event("decide", at, actor.label, reason or "审核通过", {"outcome": outcome, "instant": False}))
     if approve and matter.licence:
         facts = prefill.facts(matter, row.applicant_kind, row.prefill or {}, row.form or {}, row.materials or {}, at)
-        app = _issue(session, matter, app_id, facts, at)
-    return app
+        row = _issue(session, matter, row, facts, at)
+    return _app(row)
 
 
 def request_supplement(session: Session, actor: Actor, app_id: str, *, reason: str, at: datetime | None = None) -> Application:
@@ -373,7 +394,7 @@ def request_supplement(session: Session, actor: Actor, app_id: str, *, reason: s
     lifecycle.check(row.state, "request_supplement")
     if len((reason or "").strip()) < 2:
         raise InvalidInput("say what is missing", errors=[{"field": "reason", "message": "required"}])
-    return _record(session, row, Event("request_supplement", at, actor.label, reason.strip(), {}))
+    return _app(_record(session, row, Event("request_supplement", at, actor.label, reason.strip(), {})))
 
 
 def supplement(session: Session, actor: Actor, app_id: str, *, form: dict[str, Any] | None = None, at: datetime | None = None) -> Application:
@@ -385,7 +406,7 @@ def supplement(session: Session, actor: Actor, app_id: str, *, form: dict[str, A
     matter = matters.get(session, row.matter)
     values = {**(row.form or {}), **(form or {})}
     _check_complete(matter, values, row.materials or {})
-    return _record(session, row, Event("supplement", at, actor.label, None, {"promised_days": matter.promised_days}), values={"form": values})
+    return _app(_record(session, row, Event("supplement", at, actor.label, None, {"promised_days": matter.promised_days}), values={"form": values}))
 
 
 def withdraw(session: Session, actor: Actor, app_id: str, *, reason: str | None = None, at: datetime | None = None) -> Application:
@@ -393,7 +414,7 @@ def withdraw(session: Session, actor: Actor, app_id: str, *, reason: str | None 
     row = get_row(session, actor, app_id)
     _may_act_as_applicant(session, actor, row)
     lifecycle.check(row.state, "withdraw")
-    return _record(session, row, Event("withdraw", at, actor.label, reason or "withdrawn by the applicant", {}))
+    return _app(_record(session, row, Event("withdraw", at, actor.label, reason or "withdrawn by the applicant", {})))
 
 
 # --- history ------------------------------------------------------------------------------

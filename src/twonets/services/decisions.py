@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from twonets.core.calendar import utcnow
@@ -16,17 +16,16 @@ from twonets.core.errors import NotFound
 from twonets.services import rules
 from twonets.services.tables import svc_rule_version
 
+_EXISTS = select(svc_rule_version.c.id).where(
+    svc_rule_version.c.rule_id == bindparam("rule_id"), svc_rule_version.c.version == bindparam("version"),
+    svc_rule_version.c.digest == bindparam("digest"),
+)
 _tables: dict[tuple[str, str, int, str], rules.Table] = {}
 
 
 def ensure_version(session: Session, table: rules.Table, *, at: datetime | None = None) -> None:
     """Store this version of the table if the database does not hold it yet."""
-    exists = session.execute(
-        select(svc_rule_version.c.id).where(
-            svc_rule_version.c.rule_id == table.id, svc_rule_version.c.version == table.version,
-            svc_rule_version.c.digest == table.digest,
-        )
-    ).first()
+    exists = session.execute(_EXISTS, {"rule_id": table.id, "version": table.version, "digest": table.digest}).first()
     if exists is None:
         session.execute(
             insert(svc_rule_version).values(

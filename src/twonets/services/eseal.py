@@ -19,7 +19,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from twonets.core.actor import Actor
@@ -107,16 +107,19 @@ def _create(session: Session, department: str, at: datetime) -> tuple[SealKey, E
     return SealKey(key_id, department, public, at, None), private
 
 
+_CURRENT = (
+    select(svc_seal_key)
+    .where(svc_seal_key.c.department == bindparam("department"), svc_seal_key.c.retired_at.is_(None))
+    .order_by(svc_seal_key.c.id.desc())
+    .limit(1)
+)
+
+
 def signing_key(session: Session, department: str, *, at: datetime | None = None) -> tuple[SealKey, Ed25519PrivateKey]:
     """The department's current key (made on first use, or when its private part is gone)."""
     at = at or utcnow()
     with _lock:
-        row = session.execute(
-            select(svc_seal_key)
-            .where(svc_seal_key.c.department == department, svc_seal_key.c.retired_at.is_(None))
-            .order_by(svc_seal_key.c.id.desc())
-            .limit(1)
-        ).first()
+        row = session.execute(_CURRENT, {"department": department}).first()
         if row is not None:
             private = _load_private(row.key_id)
             if private is not None:

@@ -289,6 +289,9 @@ def _licence(row) -> Licence:
     )
 
 
+_INSERT = insert(svc_licence)
+
+
 def issue(
     session: Session, *, matter, application: str | None, holder_kind: str, holder_id: str, claims: Mapping[str, Any],
     at: datetime, valid_years: int | None = None,
@@ -309,11 +312,12 @@ def issue(
     )
     credential = sign(doc, key, private, at)
     session.execute(
-        insert(svc_licence).values(
+        _INSERT,
+        dict(
             public_id=public_id, application=application, matter=matter.code, licence_type=spec.type,
             department=matter.department, holder_kind=holder_kind, holder_id=holder_id, issued_at=at,
             valid_until=valid_until, key_id=key.key_id, credential=json.dumps(credential, ensure_ascii=False),
-        )
+        ),
     )
     return Licence(public_id, application, matter.code, spec.type, matter.department, holder_kind, holder_id, at,
                    valid_until, key.key_id, credential, None, None)

@@ -15,7 +15,7 @@ that start or resume the clock carry `promised_days`, so a replay needs nothing 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -69,7 +69,10 @@ class AppState:
     rating: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {name: getattr(self, name) for name in _FIELDS}
+
+
+_FIELDS = tuple(AppState.__dataclass_fields__)
 
 
 def allowed_actions(state: str) -> list[str]:

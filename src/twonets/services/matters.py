@@ -19,7 +19,7 @@ from typing import Any, Iterable
 
 import jsonschema
 from pydantic import ConfigDict, ValidationError
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from twonets.core import definitions
@@ -210,16 +210,21 @@ def sync(session: Session, *, at: datetime | None = None) -> dict[str, int]:
 _cache: dict[tuple[str, str, datetime], Matter] = {}
 
 
+_STAMP = select(svc_matter.c.updated_at).where(svc_matter.c.code == bindparam("code"))
+_SPEC = select(svc_matter.c.spec).where(svc_matter.c.code == bindparam("code"))
+
+
 def get(session: Session, code: str) -> Matter:
-    row = session.execute(select(svc_matter.c.spec, svc_matter.c.updated_at).where(svc_matter.c.code == code)).first()
-    if row is None:
+    """A matter from the catalogue table (its parsed definition cached per change)."""
+    stamp = session.execute(_STAMP, {"code": code}).scalar()
+    if stamp is None:
         raise NotFound(f"no matter {code!r} in the catalogue")
-    key = (str(session.get_bind().url), code, row.updated_at)
+    key = (str(session.get_bind().url), code, stamp)
     hit = _cache.get(key)
     if hit is None:
         if len(_cache) > 4096:
             _cache.clear()
-        hit = _cache[key] = Matter.model_validate(row.spec)
+        hit = _cache[key] = Matter.model_validate(session.execute(_SPEC, {"code": code}).scalar_one())
     return hit
 
 
