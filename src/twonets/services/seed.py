@@ -1,6 +1,6 @@
 """Simulated base registries for the demo district, seeded consistently from one seed.
 
-    seed_services(engine_or_session, seed=7, persons=30_000, companies=3_000)
+    seed_services(engine_or_session, seed=7, persons=30_000, companies=3_000, days=0, per_day=600, at=None)
 
 adds the base-registry datasets to the catalogue, the matter catalogue (564), the decision
 tables, the grants the matters need, and — when the registries are empty — the records of
@@ -27,6 +27,7 @@ from twonets.core.calendar import utcnow
 from twonets.core.db import unit_of_work
 from twonets.data import catalogue
 from twonets.data.tables import data_dataset, data_record
+from twonets.services.tables import svc_application
 
 REFERENCE_DAY = date(2026, 1, 1)
 DISTRICT_CODE = "310101"
@@ -240,20 +241,25 @@ def seed_services(
     *,
     persons: int = 30_000,
     companies: int = 3_000,
+    days: int = 0,
+    per_day: int = 600,
     at: datetime | None = None,
 ) -> dict[str, Any]:
     """Everything the services need for a demo: registries in the catalogue and (when empty)
     their records, the 564 matters, the decision tables and the grants. Idempotent.
 
+    With `days` > 0 and no application stored yet, it also simulates that many days of
+    applications (about `per_day` on working days) ending yesterday (`services.demo`).
+
     With an Engine it runs in its own unit of work; with a Session it leaves the commit to
-    the caller. Returns counts: matters, grants and records per registry."""
+    the caller. Returns counts: matters, grants, records per registry, applications."""
     if isinstance(engine_or_session, Session):
-        return _seed(engine_or_session, seed, persons, companies, at)
+        return _seed(engine_or_session, seed, persons, companies, days, per_day, at)
     with unit_of_work(engine_or_session) as session:
-        return _seed(session, seed, persons, companies, at)
+        return _seed(session, seed, persons, companies, days, per_day, at)
 
 
-def _seed(session: Session, seed: int, persons: int, companies: int, at: datetime | None) -> dict[str, Any]:
+def _seed(session: Session, seed: int, persons: int, companies: int, days: int, per_day: int, at: datetime | None) -> dict[str, Any]:
     from twonets.services import decisions, matters, registries
 
     at = at or utcnow()
@@ -261,4 +267,8 @@ def _seed(session: Session, seed: int, persons: int, companies: int, at: datetim
     result: dict[str, Any] = {"matters": matters.sync(session, at=at), "rules": decisions.sync_rules(session, at=at)}
     result["grants"] = registries.ensure_grants(session, at=at)
     result["records"] = seed_registries(session, seed, persons, companies, at=at) if registries_empty(session) else {}
+    if days > 0 and session.execute(select(func.count()).select_from(svc_application)).scalar_one() == 0:
+        from twonets.services.demo import simulate
+
+        result["applications"] = simulate(session, seed, days, per_day, persons=persons, companies=companies, end=at)
     return result
