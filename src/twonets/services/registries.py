@@ -113,8 +113,33 @@ def _licence_source(
     return registry_records(session, subject_ids, filters, limit)
 
 
+def _application_source(
+    session: Session, ds: Dataset, subject_ids: Sequence[str] | None, filters: Mapping[str, str] | None, limit: int
+) -> list[access.SourceRecord]:
+    """The `applications` dataset (办件), served from the services' own table."""
+    from twonets.services.tables import svc_application as A
+
+    stmt = select(A.c.public_id, A.c.applicant_id, A.c.matter, A.c.state, A.c.prefill).order_by(A.c.id).limit(limit)
+    if subject_ids:
+        stmt = stmt.where(A.c.applicant_id.in_(list(subject_ids)))
+    for name, value in (filters or {}).items():
+        column = {"application_id": A.c.public_id, "matter": A.c.matter, "state": A.c.state}.get(name)
+        if column is None:
+            return []
+        stmt = stmt.where(column == str(value))
+    out = []
+    for r in session.execute(stmt):
+        person = ((r.prefill or {}).get("records") or {}).get("population") or [{}]
+        out.append(access.SourceRecord(r.public_id, r.applicant_id, {
+            "application_id": r.public_id, "matter": r.matter, "state": r.state,
+            "applicant_name": person[0].get("name"), "applicant_id_number": person[0].get("id_number"),
+        }))
+    return out
+
+
 def install_sources() -> None:
     access.register_source("elicences", _licence_source)
+    access.register_source("applications", _application_source)
 
 
 install_sources()

@@ -224,3 +224,17 @@ def test_only_applicants_and_hall_staff_apply(sqlite_engine):
         with pytest.raises(InvalidInput):
             applications.start(s, wang, "CHENGGUAN-001", consent=True)  # a company matter
         assert COMPANY.startswith("9")
+
+
+def test_applications_and_licences_are_datasets_read_through_the_access_service(sqlite_engine):
+    from twonets.data import access
+
+    seeded(sqlite_engine)
+    wang = citizen(sqlite_engine, "elderly_local")
+    with _s(sqlite_engine) as s:
+        app = applications.submit(s, wang, applications.start(s, wang, "MINZHENG-001", consent=True).id)
+        officer = staff("data_officer", "shuju")
+        got = access.read_records(s, officer, "applications", "办件质量抽查 quality sampling", subject_ids=[pid("elderly_local")])
+        assert got.records[0]["data"]["application_id"] == app.id and got.records[0]["data"]["applicant_name"] == "王**"
+        lic = access.read_records(s, officer, "elicences", "证照核验 licence check", filters={"licence_type": "elderly_card"})
+        assert [r["data"]["licence_id"] for r in lic.records] == [app.state.licence]
