@@ -18,7 +18,7 @@ from twonets.core.actor import Actor
 from twonets.core.calendar import utcnow
 from twonets.core.errors import InvalidInput, NotFound
 from twonets.data import identity
-from twonets.services import applications, eseal, licences, matters, ratings, stats
+from twonets.services import applications, eseal, history, licences, matters, ratings, stats
 
 router = APIRouter(prefix="/api/v1", tags=["services"])
 reviewer = require_roles("reviewer", "administrator")
@@ -195,13 +195,13 @@ def request_supplement(app_id: str, body: ReasonIn, actor: Actor = Depends(revie
 
 @router.get("/applications/{app_id}/events")
 def application_events(app_id: str, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)) -> dict[str, Any]:
-    return {"items": applications.events(session, actor, app_id), "next": None}
+    return {"items": history.events(session, actor, app_id), "next": None}
 
 
 @router.get("/applications/{app_id}/replay")
 def replay_application(app_id: str, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)) -> dict[str, Any]:
     """The stored state against the replay of its events, and its decision replayed."""
-    return applications.replay(session, actor, app_id)
+    return history.replay(session, actor, app_id)
 
 
 @router.post("/applications/{app_id}/rating", status_code=201)

@@ -18,7 +18,6 @@ from types import SimpleNamespace
 from datetime import datetime
 from typing import Any
 
-import jsonschema
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
@@ -29,6 +28,7 @@ from twonets.core.events import publish_after_commit
 from twonets.core.ids import next_id
 from twonets.data import audit, identity
 from twonets.services import decisions, lifecycle, licences, matters, prefill, rules
+from twonets.services.forms import check_complete as _check_complete
 from twonets.services.lifecycle import AppState, Event
 from twonets.services.models import Matter
 from twonets.services.tables import svc_application, svc_application_event
@@ -286,35 +286,6 @@ def upload(
                         values={"materials": uploads, "uploads": len(uploads)}))
 
 
-_validators: dict[int, tuple[Matter, jsonschema.Draft202012Validator]] = {}
-
-
-def form_errors(matter: Matter, form: dict[str, Any]) -> list[dict[str, str]]:
-    hit = _validators.get(id(matter))
-    if hit is None or hit[0] is not matter:
-        hit = _validators[id(matter)] = (matter, jsonschema.Draft202012Validator(matter.form))
-    errors = []
-    for e in sorted(hit[1].iter_errors(form), key=lambda e: list(e.absolute_path)):
-        path = ".".join(str(p) for p in e.absolute_path)
-        if e.validator == "required":
-            for name in e.validator_value:
-                if isinstance(e.instance, dict) and name not in e.instance:
-                    errors.append({"field": "form." + (f"{path}." if path else "") + name, "message": "required"})
-        else:
-            errors.append({"field": "form." + path if path else "form", "message": e.message})
-    return errors
-
-
-def _check_complete(matter: Matter, form: dict[str, Any], uploads: dict[str, Any]) -> None:
-    errors = form_errors(matter, form)
-    for m in matter.materials:
-        if m.source == "upload" and m.required and m.code not in uploads:
-            errors.append({"field": f"materials.{m.code}", "message": f"upload {m.name_en} ({m.name_zh})"})
-    if errors:
-        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
-        raise InvalidInput(f"the application is not complete: {detail}", errors=errors)
-
-
 # --- submitting and deciding --------------------------------------------------------------
 
 
@@ -415,30 +386,3 @@ def withdraw(session: Session, actor: Actor, app_id: str, *, reason: str | None 
     _may_act_as_applicant(session, actor, row)
     lifecycle.check(row.state, "withdraw")
     return _app(_record(session, row, Event("withdraw", at, actor.label, reason or "withdrawn by the applicant", {})))
-
-
-# --- history ------------------------------------------------------------------------------
-
-
-def events(session: Session, actor: Actor, app_id: str) -> list[dict[str, Any]]:
-    row = get_row(session, actor, app_id)
-    rows = session.execute(select(svc_application_event).where(svc_application_event.c.application_id == row.id).order_by(svc_application_event.c.seq))
-    return [
-        {"seq": r.seq, "at": audit.ts(r.at), "actor": r.actor, "action": r.action, "from_state": r.from_state,
-         "to_state": r.to_state, "reason": r.reason, "data": r.data}
-        for r in rows
-    ]
-
-
-def replay(session: Session, actor: Actor, app_id: str) -> dict[str, Any]:
-    """The stored application against the replay of its events, and its decision replayed."""
-    row = get_row(session, actor, app_id)
-    evs = [
-        Event(r.action, r.at, r.actor, r.reason, dict(r.data or {}))
-        for r in session.execute(select(svc_application_event).where(svc_application_event.c.application_id == row.id).order_by(svc_application_event.c.seq))
-    ]
-    replayed = lifecycle.replay(evs)
-    out: dict[str, Any] = {"state_matches": replayed == _state(row), "state": replayed.state, "events": len(evs)}
-    if row.decision:
-        out["decision"] = decisions.replay(session, row.decision)
-    return out

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from twonets.core.db import session_factory
 from twonets.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from twonets.data.tables import audit_entry, data_access
-from twonets.services import applications, eseal, licences, ratings, stats
+from twonets.services import applications, eseal, history, licences, ratings, stats
 from twonets.core.actor import SYSTEM
 
 from tests.unit.services.support import COMPANY, citizen, company_agent, local, pid, seeded, staff
@@ -108,7 +108,7 @@ def test_review_deadline_skips_national_day_and_supplement_stops_the_clock(engin
         app = applications.review(s, reviewer, app.id, approve=True, reason="同意", at=local(2026, 10, 21, 10))
         assert app.state.state == "approved" and app.state.on_time is True
         assert app.state.working_days == pytest.approx(2.0)
-        replay = applications.replay(s, reviewer, app.id)
+        replay = history.replay(s, reviewer, app.id)
         assert replay["state_matches"] is True
         with pytest.raises(Conflict):
             applications.request_supplement(s, reviewer, app.id, reason="again")
@@ -133,7 +133,7 @@ def test_finished_decision_replays_to_the_same_result(engine):
     with _s(engine) as s:
         app = applications.submit(s, who, applications.start(s, who, "GONGAN-001", consent=True).id)
         assert app.state.state == "licence_issued"
-        out = applications.replay(s, who, app.id)
+        out = history.replay(s, who, app.id)
         assert out["state_matches"] is True
         assert out["decision"]["same"] is True and out["decision"]["replayed"]["outcome"] == "approve"
         assert out["decision"]["replayed"]["inputs"] == {"hukou": None, "insurance": "active", "months": 24}
@@ -206,7 +206,7 @@ def test_hall_window_same_record_rating_and_follow_up(sqlite_engine):
         assert figures["submitted"] == 1 and figures["instant_share"] == 1.0 and figures["ratings"]["2"] == 1
         assert figures["per_day"][0]["hall"] == 1 and figures["zero_submission_share"] == 1.0
         assert figures["groups"][0]["department"] == "minzheng"
-        assert applications.replay(s, wang, app.id)["state_matches"] is True
+        assert history.replay(s, wang, app.id)["state_matches"] is True
 
 
 def test_only_applicants_and_hall_staff_apply(sqlite_engine):

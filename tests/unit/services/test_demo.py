@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from twonets.core.actor import SYSTEM
 from twonets.core.db import session_factory
-from twonets.services import applications, matters, stats
+from twonets.services import forms, history, matters, stats
 from twonets.services.demo import example
 from twonets.services.seed import seed_services
 from twonets.services.tables import svc_application
@@ -19,7 +19,7 @@ from tests.unit.services.support import local
 def test_example_forms_are_valid():
     rng = random.Random(1)
     for m in matters.catalogue():
-        assert applications.form_errors(m, example(m.form, rng)) == [], m.code
+        assert forms.form_errors(m, example(m.form, rng)) == [], m.code
 
 
 def test_simulated_days_replay(sqlite_engine):
@@ -30,7 +30,7 @@ def test_simulated_days_replay(sqlite_engine):
         ids = list(s.execute(select(svc_application.c.public_id).order_by(svc_application.c.id)).scalars())
         assert len(ids) == result["applications"]["applications"]
         for app_id in ids[:: max(1, len(ids) // 8)]:
-            out = applications.replay(s, SYSTEM, app_id)
+            out = history.replay(s, SYSTEM, app_id)
             assert out["state_matches"] is True
             assert "decision" not in out or out["decision"]["same"] is True
         figures = stats.stats(s, now=end)
