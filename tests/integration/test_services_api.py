@@ -9,7 +9,7 @@ import base64
 import pytest
 
 from tests.unit.data.support import client_for, data_env  # noqa: F401
-from tests.unit.services.support import bearer, citizen, company_agent, pid, seeded, staff
+from tests.unit.services.support import bearer, citizen, company_agent, seeded, staff
 
 pytestmark = pytest.mark.usefixtures("data_env")
 
