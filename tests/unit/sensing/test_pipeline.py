@@ -152,3 +152,30 @@ def test_offline_alarm_clears_on_the_next_reading(engine):
         assert pipeline.ingest(s, [_msg(gauge, 31, depth_cm=1)], source="mqtt", received_at=T0 + timedelta(minutes=31)).cleared == 1
     (order,) = offline_orders()
     assert order.category == "device_offline" and order.condition_cleared_at is not None
+
+
+def test_a_failed_unit_of_work_stores_nothing(engine):
+    """Readings, alarms and orders commit together (the MQTT ack comes only after)."""
+    import pytest
+
+    gauge = _setup(engine)["fire"]
+    with pytest.raises(RuntimeError):
+        with unit_of_work(engine) as s:
+            r = pipeline.ingest(s, [_msg(gauge, m, depth_cm=30) for m in range(6)], source="mqtt",
+                                received_at=T0 + timedelta(minutes=7))
+            assert r.stored == 6 and r.fired == 1
+            raise RuntimeError("the worker dies before the commit")
+    with session_factory(engine)() as s:
+        assert store.counts(s)["readings"] == 0
+        assert s.execute(select(func.count()).select_from(work_order)).scalar_one() == 0
+
+
+def test_a_late_reading_is_history_and_does_not_clear(engine):
+    gauge = _setup(engine)["fire"]
+    with unit_of_work(engine) as s:
+        assert pipeline.ingest(s, [_msg(gauge, m, depth_cm=30) for m in range(10, 16)], source="mqtt",
+                               received_at=T0 + timedelta(minutes=20)).fired == 1
+    with unit_of_work(engine) as s:  # readings from before the alarm arrive late
+        r = pipeline.ingest(s, [_msg(gauge, m, depth_cm=0) for m in range(0, 5)], source="mqtt",
+                            received_at=T0 + timedelta(minutes=21))
+    assert (r.stored, r.cleared) == (5, 0)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import time, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal, Union
 
@@ -217,6 +217,16 @@ class Detector(_Strict):
     def attributes(self) -> set[str]:
         cond = self.when if self.when is not None else self.absent.when
         return cond.attributes() if cond is not None else set()
+
+    @cached_property
+    def watched(self) -> frozenset[str]:
+        """Attributes whose readings make this detector look again."""
+        return frozenset(self.attributes())
+
+    @cached_property
+    def needs(self) -> frozenset[str]:
+        """Every attribute its conditions (firing and clearing) read."""
+        return frozenset(self.attributes() | (self.clear.attributes() if self.clear is not None else set()))
 
     @property
     def duration(self) -> timedelta:

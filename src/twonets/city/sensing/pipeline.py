@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Iterable, Sequence
 
 from sqlalchemy import select
@@ -29,6 +29,7 @@ from twonets.city.sensing.tables import detector_state as state_t
 from twonets.city.sensing.tags import tags_for
 from twonets.city.sensing.things import ThingInfo, all_things, cache_for
 from twonets.core.calendar import utcnow
+from twonets.data.fastpath import Raw
 
 
 @dataclass
@@ -105,16 +106,27 @@ def ingest_items(session: Session, items: list[Item], bad: list[tuple[Rejected, 
 
 def load_states(session: Session, thing_ids: Iterable[str] | None = None, detector: str | None = None
                 ) -> dict[tuple[str, str], State]:
-    q = select(state_t)
-    if detector is not None:
-        q = q.where(state_t.c.detector == detector)
     out: dict[tuple[str, str], State] = {}
-    ids = None if thing_ids is None else list(thing_ids)
-    chunks = [None] if ids is None else [ids[i:i + 500] for i in range(0, len(ids), 500)]
-    for chunk in chunks:
-        qq = q if chunk is None else q.where(state_t.c.thing_id.in_(chunk))
-        for r in session.execute(qq):
+    if thing_ids is None:
+        q = select(state_t) if detector is None else select(state_t).where(state_t.c.detector == detector)
+        for r in session.execute(q):
             out[(r.detector, r.thing_id)] = State(r.pending_since, r.active, r.alarm_id, r.last_fired_at)
+        return out
+    ids = list(thing_ids)
+    raw = Raw(session)
+    conv = (lambda v: None if v is None else datetime.fromisoformat(v).replace(tzinfo=timezone.utc)) \
+        if raw.dialect == "sqlite" else (lambda v: v)
+    try:
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            marks, params = store.in_list(chunk)
+            raw.execute("SELECT detector, thing_id, pending_since, active, alarm_id, last_fired_at "
+                        f"FROM sensing_detector_state WHERE thing_id IN ({marks})", params)
+            for det, tid, pending, active, alarm_id, fired in raw.cursor.fetchall():
+                if detector is None or det == detector:
+                    out[(det, tid)] = State(conv(pending), bool(active), alarm_id, conv(fired))
+    finally:
+        raw.close()
     return out
 
 
@@ -150,6 +162,37 @@ def _apply(session: Session, det: Detector, thing: ThingInfo, state: State, acti
     return state
 
 
+def _relevant(by_thing, things: dict[str, ThingInfo], cat: Catalog) -> dict[str, list[Detector]]:
+    """Which condition detectors each thing's readings in this batch touch."""
+    relevant: dict[str, list[Detector]] = {}
+    chosen: dict[tuple[str, frozenset], list[Detector]] = {}
+    for tid, stamps in by_thing.items():
+        attrs = frozenset(a for vals in stamps.values() for a in vals)
+        key = (things[tid].type, attrs)
+        dets = chosen.get(key)
+        if dets is None:
+            dets = chosen[key] = [d for d in cat.by_type.get(key[0], ()) if d.kind == "condition" and d.watched & attrs]
+        if dets:
+            relevant[tid] = dets
+    return relevant
+
+
+def _quiet(dets: list[Detector], stamps: dict[datetime, dict[str, float]]) -> bool:
+    """A dry run from the idle state on this batch's values alone: True when nothing could
+    change (every attribute a detector needs is in the readings, and it stays idle). Such a
+    thing needs neither its stored values nor its tags; that is most things, most of the time."""
+    values: dict[str, float] = {}
+    for at in sorted(stamps):
+        values.update(stamps[at])
+        for det in dets:
+            if not det.needs <= values.keys():
+                return False
+            state, action = engine.step(det, IDLE, values, at, True)
+            if action or state is not IDLE:
+                return False
+    return True
+
+
 def evaluate(session: Session, readings: list[Reading], things: dict[str, ThingInfo], cat: Catalog,
              result: IngestResult) -> None:
     """Run the detectors over newly stored readings, thing by thing, instant by instant."""
@@ -157,19 +200,19 @@ def evaluate(session: Session, readings: list[Reading], things: dict[str, ThingI
     for r in readings:
         by_thing[r.thing_id][r.ts][r.attribute] = r.value
     states = load_states(session, by_thing)
-    # which things have condition detectors touched by this batch
-    relevant: dict[str, list[Detector]] = {}
-    for tid, stamps in by_thing.items():
-        attrs = {a for vals in stamps.values() for a in vals}
-        dets = [d for d in cat.by_type.get(things[tid].type, ()) if d.kind == "condition" and d.attributes() & attrs]
-        if dets:
-            relevant[tid] = dets
-    current = store.latest_values(session, by_thing)
+    with_state = {t for (_, t) in states}
+    relevant = {tid: dets for tid, dets in _relevant(by_thing, things, cat).items()
+                if tid in with_state or not _quiet(dets, by_thing[tid])}
+    work = set(relevant) | with_state
+    if not work:
+        return
+    current = store.latest_values(session, work)
     wanted = {t for dets in relevant.values() for d in dets for t in d.required_tags}
     need_tags = [things[tid] for tid, dets in relevant.items() if any(d.required_tags for d in dets)]
     tags = tags_for(session, need_tags, wanted, max(r.ts for r in readings)) if need_tags else {}
     changed: dict[tuple[str, str], State] = {}
-    for tid, stamps in by_thing.items():
+    for tid in work:
+        stamps = by_thing[tid]
         thing = things[tid]
         dets = relevant.get(tid, ())
         known = current.get(tid, {})
@@ -182,7 +225,7 @@ def evaluate(session: Session, readings: list[Reading], things: dict[str, ThingI
                 continue  # a late reading: stored as history, but the present is already known
             values.update(vals)
             for det in dets:
-                if not det.attributes() & vals.keys():
+                if not det.watched & vals.keys():
                     continue
                 key = (det.code, tid)
                 before = states.get(key, IDLE)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
 from sqlalchemy import delete, func, select
@@ -19,6 +19,7 @@ from twonets.city.sensing.tables import quarantine as quarantine_t
 from twonets.city.sensing.tables import reading as reading_t
 from twonets.city.sensing.tables import rollup as rollup_t
 from twonets.core.errors import InvalidInput
+from twonets.data.fastpath import Raw
 
 GRAINS = ("minute", "hour")
 AGGS = ("raw",) + GRAINS
@@ -28,18 +29,75 @@ def _insert(session: Session, table):
     return (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
 
 
+_INSERT_READING = ("INSERT INTO sensing_reading (thing_id, attribute, ts, value, received_at) "
+                   "VALUES (:thing_id, :attribute, :ts, :value, :received_at) ON CONFLICT DO NOTHING")
+_UPSERT_LATEST = ("INSERT INTO sensing_latest (thing_id, attribute, ts, value) VALUES (:thing_id, :attribute, :ts, :value) "
+                  "ON CONFLICT (thing_id, attribute) DO UPDATE SET ts = excluded.ts, value = excluded.value "
+                  "WHERE sensing_latest.ts < excluded.ts")
+_UPSERT_ROLLUP = ("INSERT INTO sensing_rollup (thing_id, attribute, grain, bucket, n, total, min, max) "
+                  "VALUES (:thing_id, :attribute, :grain, :bucket, :n, :total, :min, :max) "
+                  "ON CONFLICT (thing_id, attribute, grain, bucket) DO UPDATE SET n = sensing_rollup.n + excluded.n, "
+                  "total = sensing_rollup.total + excluded.total, min = {least}(sensing_rollup.min, excluded.min), "
+                  "max = {greatest}(sensing_rollup.max, excluded.max)")
+
+
+def in_list(values: list[str]) -> tuple[str, dict[str, str]]:
+    """`:ta, :tb, …` placeholders (letters only, as the DBAPI fast path names them) and params."""
+    names = ["t" + "".join(chr(97 + int(d)) for d in str(k)) for k in range(len(values))]
+    return ", ".join(f":{n}" for n in names), dict(zip(names, values))
+
+
+class _Stamps:
+    """Timestamps as the database takes them, converted once per distinct instant."""
+
+    def __init__(self, raw: Raw):
+        self.raw, self.cache = raw, {}
+
+    def __call__(self, ts: datetime):
+        v = self.cache.get(ts)
+        if v is None:
+            v = self.cache[ts] = self.raw.at(ts)
+        return v
+
+
+def _open_transaction(session: Session) -> None:
+    """pysqlite opens its transaction lazily, before the first INSERT/UPDATE/DELETE: a SAVEPOINT
+    issued first would become the outer transaction, and releasing it would commit. Open the
+    unit of work's transaction explicitly, so the savepoint nests inside it."""
+    dbapi = session.connection().connection.dbapi_connection
+    if session.get_bind().dialect.name == "sqlite" and not dbapi.in_transaction:
+        dbapi.execute("BEGIN")
+
+
 def store_readings(session: Session, readings: list[Reading], received_at: datetime) -> list[Reading]:
-    """Insert raw readings; return only those not stored before (a redelivery returns none)."""
+    """Insert raw readings; return only those not stored before (a redelivery returns none).
+
+    The common case (all new) is one DBAPI executemany; when the row count says some were
+    there already, the batch is redone under a savepoint with RETURNING to learn which."""
     if not readings:
         return []
+    seen: dict[tuple, Reading] = {}
+    for r in readings:  # the same key twice within one batch: keep the first, like the database
+        seen.setdefault((r.thing_id, r.attribute, r.ts), r)
+    unique = list(seen.values())
+    _open_transaction(session)
+    savepoint = session.begin_nested()
+    raw = Raw(session)
+    try:
+        at, rec = _Stamps(raw), raw.at(received_at)
+        raw.executemany(_INSERT_READING, [{"thing_id": r.thing_id, "attribute": r.attribute, "ts": at(r.ts),
+                                           "value": r.value, "received_at": rec} for r in unique])
+        inserted = raw.cursor.rowcount
+    finally:
+        raw.close()
+    if inserted == len(unique):
+        savepoint.commit()
+        return unique
+    savepoint.rollback()
     stmt = (_insert(session, reading_t).on_conflict_do_nothing()
             .returning(reading_t.c.thing_id, reading_t.c.attribute, reading_t.c.ts))
-    # the same key twice within one batch: keep the first, like the database would
-    seen: dict[tuple, Reading] = {}
-    for r in readings:
-        seen.setdefault((r.thing_id, r.attribute, r.ts), r)
     rows = [{"thing_id": r.thing_id, "attribute": r.attribute, "ts": r.ts, "value": r.value, "received_at": received_at}
-            for r in seen.values()]
+            for r in unique]
     stored = session.execute(stmt, rows).all()
     return [seen[(t, a, ts)] for t, a, ts in stored]
 
@@ -53,14 +111,13 @@ def update_latest(session: Session, readings: Iterable[Reading]) -> None:
             newest[key] = r
     if not newest:
         return
-    ins = _insert(session, latest_t)
-    stmt = ins.on_conflict_do_update(
-        index_elements=[latest_t.c.thing_id, latest_t.c.attribute],
-        set_={"ts": ins.excluded.ts, "value": ins.excluded.value},
-        where=latest_t.c.ts < ins.excluded.ts,
-    )
-    session.execute(stmt, [{"thing_id": r.thing_id, "attribute": r.attribute, "ts": r.ts, "value": r.value}
-                           for r in newest.values()])
+    raw = Raw(session)
+    try:
+        at = _Stamps(raw)
+        raw.executemany(_UPSERT_LATEST, [{"thing_id": r.thing_id, "attribute": r.attribute, "ts": at(r.ts),
+                                          "value": r.value} for r in newest.values()])
+    finally:
+        raw.close()
 
 
 def bucket(ts: datetime, grain: str) -> datetime:
@@ -69,37 +126,35 @@ def bucket(ts: datetime, grain: str) -> datetime:
 
 def update_rollups(session: Session, readings: Iterable[Reading]) -> None:
     """Fold newly stored readings into their minute and hour buckets."""
+    buckets: dict[datetime, tuple[datetime, datetime]] = {}
     agg: dict[tuple, list[float]] = {}
     for r in readings:
-        for grain in GRAINS:
-            key = (r.thing_id, r.attribute, grain, bucket(r.ts, grain))
+        b = buckets.get(r.ts)
+        if b is None:
+            b = buckets[r.ts] = (bucket(r.ts, "minute"), bucket(r.ts, "hour"))
+        for grain, start in (("minute", b[0]), ("hour", b[1])):
+            key = (r.thing_id, r.attribute, grain, start)
             a = agg.get(key)
             if a is None:
                 agg[key] = [1, r.value, r.value, r.value]
             else:
                 a[0] += 1
                 a[1] += r.value
-                a[2] = min(a[2], r.value)
-                a[3] = max(a[3], r.value)
+                if r.value < a[2]:
+                    a[2] = r.value
+                if r.value > a[3]:
+                    a[3] = r.value
     if not agg:
         return
-    ins = _insert(session, rollup_t)
-    t = rollup_t.c
-    stmt = ins.on_conflict_do_update(
-        index_elements=[t.thing_id, t.attribute, t.grain, t.bucket],
-        set_={
-            "n": t.n + ins.excluded.n,
-            "total": t.total + ins.excluded.total,
-            "min": func.min(t.min, ins.excluded.min) if session.get_bind().dialect.name == "sqlite"
-            else func.least(t.min, ins.excluded.min),
-            "max": func.max(t.max, ins.excluded.max) if session.get_bind().dialect.name == "sqlite"
-            else func.greatest(t.max, ins.excluded.max),
-        },
-    )
-    session.execute(stmt, [
-        {"thing_id": k[0], "attribute": k[1], "grain": k[2], "bucket": k[3], "n": a[0], "total": a[1], "min": a[2], "max": a[3]}
-        for k, a in agg.items()
-    ])
+    raw = Raw(session)
+    try:
+        at = _Stamps(raw)
+        sql = _UPSERT_ROLLUP.format(least="min", greatest="max") if raw.dialect == "sqlite" else \
+            _UPSERT_ROLLUP.format(least="least", greatest="greatest")
+        raw.executemany(sql, [{"thing_id": k[0], "attribute": k[1], "grain": k[2], "bucket": at(k[3]), "n": a[0],
+                               "total": a[1], "min": a[2], "max": a[3]} for k, a in agg.items()])
+    finally:
+        raw.close()
 
 
 def quarantine(session: Session, rejected: list[Rejected], source: str, ref: str | None, received_at: datetime) -> int:
@@ -119,12 +174,22 @@ def quarantine(session: Session, rejected: list[Rejected], source: str, ref: str
 
 
 def latest_values(session: Session, thing_ids: Iterable[str]) -> dict[str, dict[str, tuple[datetime, float]]]:
+    """The latest (ts, value) of each attribute of the given things (one DBAPI query per 500)."""
     ids = list(set(thing_ids))
     out: dict[str, dict[str, tuple[datetime, float]]] = defaultdict(dict)
-    for i in range(0, len(ids), 500):
-        q = select(latest_t).where(latest_t.c.thing_id.in_(ids[i:i + 500]))
-        for r in session.execute(q):
-            out[r.thing_id][r.attribute] = (r.ts, r.value)
+    raw = Raw(session)
+    try:
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            marks, params = in_list(chunk)
+            raw.execute(f"SELECT thing_id, attribute, ts, value FROM sensing_latest WHERE thing_id IN ({marks})", params)
+            sqlite_text = raw.dialect == "sqlite"
+            for tid, attr, ts, value in raw.cursor.fetchall():
+                if sqlite_text:
+                    ts = datetime.fromisoformat(ts).replace(tzinfo=timezone.utc)
+                out[tid][attr] = (ts, value)
+    finally:
+        raw.close()
     return out
 
 
