@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from twonets.core.calendar import local_date
 from twonets.data import access
 from twonets.services.models import Matter
-from twonets.services.registries import platform_actor
+from twonets.core.errors import Forbidden
+from twonets.services.registries import ensure_grants, platform_actor
 
 PURPOSE = "一网通办预填 once-only prefill"
 
@@ -38,9 +39,16 @@ def gather(
     lookups: list[dict[str, Any]] = []
     wanted = list(matter.datasets) + (["elicences"] if matter.licence_types else [])
     for ds in wanted:
-        res = access.read_records(
-            session, actor, ds, purpose, subject_ids=[applicant_id], unmasked=True, matter=matter.code, limit=50, at=at
-        )
+        try:
+            res = access.read_records(
+                session, actor, ds, purpose, subject_ids=[applicant_id], unmasked=True, matter=matter.code, limit=50, at=at
+            )
+        except Forbidden:  # the matter's grant has lapsed: renew it (statutory basis), then read
+            if not ensure_grants(session, {(matter.department, ds)}, at=at):
+                raise
+            res = access.read_records(
+                session, actor, ds, purpose, subject_ids=[applicant_id], unmasked=True, matter=matter.code, limit=50, at=at
+            )
         records[ds] = [r["data"] for r in res.records]
         lookups.append({"dataset": ds, "records": len(res.records), "audit_seq": res.audit_seq})
     fields: dict[str, Any] = {}

@@ -238,3 +238,15 @@ def test_applications_and_licences_are_datasets_read_through_the_access_service(
         assert got.records[0]["data"]["application_id"] == app.id and got.records[0]["data"]["applicant_name"] == "王**"
         lic = access.read_records(s, officer, "elicences", "证照核验 licence check", filters={"licence_type": "elderly_card"})
         assert [r["data"]["licence_id"] for r in lic.records] == [app.state.licence]
+
+
+def test_a_lapsed_grant_is_renewed_on_prefill(sqlite_engine):
+    from datetime import timedelta
+
+    from twonets.core.calendar import utcnow
+
+    seeded(sqlite_engine, at=utcnow() - timedelta(days=179))
+    wang = citizen(sqlite_engine, "elderly_local")
+    with _s(sqlite_engine) as s:
+        app = applications.start(s, wang, "MINZHENG-001", consent=True, at=utcnow() + timedelta(days=30))
+        assert app.prefill["materials"]["id_card"] is not None
