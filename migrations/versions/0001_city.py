@@ -10,6 +10,10 @@ import sqlalchemy as sa
 
 from twonets.core.tables import UtcDateTime
 
+# Frozen here (not imported) so this migration stays as it was when later code changes.
+KPI_FLAGS = ("auto_n", "auto_same_day", "pro_n", "pro_resolved", "cit_n", "callbacks", "cit_resolved",
+             "cit_satisfied", "cit_both", "resolved", "on_time", "overdue", "reopened", "duplicates")
+
 revision = "0001_city"
 down_revision = None
 branch_labels = None
@@ -131,11 +135,15 @@ def upgrade() -> None:
     sa.Column('satisfaction', sa.String(length=20), nullable=True),
     sa.Column('condition_cleared_at', UtcDateTime(), nullable=True),
     sa.Column('event_count', sa.Integer(), nullable=False),
+    *[sa.Column(f'k_{name}', sa.SmallInteger(), nullable=False) for name in KPI_FLAGS],
     sa.ForeignKeyConstraint(['reporter_id'], ['reporter.id'], name=op.f('fk_work_order_reporter_id_reporter')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_work_order')),
     sa.UniqueConstraint('public_id', name=op.f('uq_work_order_public_id'))
     )
     op.create_index('ix_work_order_created', 'work_order', ['created_at'], unique=False)
+    op.create_index('ix_work_order_kpi', 'work_order',
+                    ['created_at', *[f'k_{name}' for name in KPI_FLAGS], 'resolution_s', 'resolution_working_s',
+                     'returns_count', 'source', 'department', 'category', 'street_code', 'channel'], unique=False)
     op.create_index('ix_work_order_department', 'work_order', ['department', 'created_at'], unique=False)
     op.create_index('ix_work_order_dup', 'work_order', ['category', 'status', 'created_at'], unique=False)
     op.create_index('ix_work_order_external', 'work_order', ['external_ref'], unique=False)
@@ -166,6 +174,7 @@ def downgrade() -> None:
     op.drop_index('ix_work_order_external', table_name='work_order')
     op.drop_index('ix_work_order_dup', table_name='work_order')
     op.drop_index('ix_work_order_department', table_name='work_order')
+    op.drop_index('ix_work_order_kpi', table_name='work_order')
     op.drop_index('ix_work_order_created', table_name='work_order')
     op.drop_table('work_order')
     op.drop_table('routing_rule')

@@ -52,18 +52,34 @@ def db_downgrade(revision: str = typer.Argument("base")) -> None:
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000, tick: bool = typer.Option(True, help="run the timer job inside the server")) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8000,
+          tick: bool = typer.Option(True, help="run the deadline timer inside the server"),
+          workers: int = typer.Option(1, min=1, max=16, help="server processes (use the machine's cores)")) -> None:
     """Serve the API, console and portal (and the deadline timer)."""
+    import os
+
     import uvicorn
+
+    os.environ["TWONETS_SERVE_TIMER"] = "1" if tick else "0"
+    if workers == 1:
+        uvicorn.run(served_app(), host=host, port=port, log_level="warning")
+    else:  # each worker process builds its own app from the factory; the timer is idempotent
+        uvicorn.run("twonets.cli:served_app", factory=True, host=host, port=port, workers=workers,
+                    log_level="warning")
+
+
+def served_app():
+    """The app as `serve` runs it: the API plus, unless TWONETS_SERVE_TIMER=0, the deadline timer."""
+    import os
 
     from twonets.api.app import create_app
 
     api = create_app()
-    if tick:
+    if os.environ.get("TWONETS_SERVE_TIMER", "1") != "0":
         from twonets.city.timer import start_background_timer
 
         start_background_timer(api)
-    uvicorn.run(api, host=host, port=port, log_level="warning")
+    return api
 
 
 @app.command()

@@ -105,7 +105,10 @@ def _state_of(row) -> OrderState:
 
 
 def _values(s: OrderState) -> dict[str, Any]:
-    return {f: getattr(s, f) for f in STATE_FIELDS}
+    """The work_order row of a state: the projection plus its KPI counters."""
+    from twonets.city.kpi import flags
+
+    return {f: getattr(s, f) for f in STATE_FIELDS} | flags(s)
 
 
 def _event_row(order_id: int, seq: int, e: Event) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    SmallInteger,
     Boolean,
     Column,
     Float,
@@ -18,6 +19,9 @@ from sqlalchemy import (
 )
 
 from twonets.core.tables import UtcDateTime, metadata
+
+KPI_FLAGS = ("auto_n", "auto_same_day", "pro_n", "pro_resolved", "cit_n", "callbacks", "cit_resolved",
+             "cit_satisfied", "cit_both", "resolved", "on_time", "overdue", "reopened", "duplicates")
 
 department = Table(
     "department",
@@ -133,7 +137,12 @@ work_order = Table(
     Column("satisfaction", String(20), nullable=True),
     Column("condition_cleared_at", UtcDateTime, nullable=True),
     Column("event_count", Integer, nullable=False),
+    # The order's contribution to the KPI counters (city/kpi.py `flags`), kept with every write.
+    *[Column(f"k_{name}", SmallInteger, nullable=False) for name in KPI_FLAGS],
     Index("ix_work_order_created", "created_at"),
+    # Covering index: the KPI table over a year is read from it alone.
+    Index("ix_work_order_kpi", "created_at", *[f"k_{name}" for name in KPI_FLAGS], "resolution_s",
+          "resolution_working_s", "returns_count", "source", "department", "category", "street_code", "channel"),
     Index("ix_work_order_status_due", "status", "due_at"),
     Index("ix_work_order_dup", "category", "status", "created_at"),
     Index("ix_work_order_department", "department", "created_at"),
