@@ -75,3 +75,36 @@ def test_matters_export_and_import(url, tmp_path):
     r = runner.invoke(matters_app, ["import", str(broken), "--json", "--database-url", url])
     assert r.exit_code == 2 and json.loads(r.stdout)["errors"][0]["field"] == "rows[0].type"
     engine.dispose()
+
+
+def test_licence_verify_with_published_lists_and_no_database(url, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from twonets.api.app import create_app
+
+    engine = core_db.make_engine(url)
+    seeded(engine)
+    who = citizen(engine, "elderly_local")
+    with session_factory(engine)() as s:
+        app = applications.submit(s, who, applications.start(s, who, "MINZHENG-001", consent=True).id)
+        s.commit()
+    c = TestClient(create_app(engine))
+    (tmp_path / "keys.json").write_text(c.get("/api/v1/services/seals").text, encoding="utf-8")
+    (tmp_path / "revoked.json").write_text(c.get("/api/v1/licences/revocations").text, encoding="utf-8")
+    with session_factory(engine)() as s:
+        credential = licences.load(s, app.state.licence).credential
+    lic = tmp_path / "lic.json"
+    lic.write_text(json.dumps(credential, ensure_ascii=False), encoding="utf-8")
+    args = ["verify", str(lic), "--json", "--keys", str(tmp_path / "keys.json"), "--revocations", str(tmp_path / "revoked.json"),
+            "--database-url", "sqlite:////nonexistent/never.db"]
+    r = runner.invoke(licence_app, args)
+    assert r.exit_code == 0, r.output
+    with session_factory(engine)() as s:
+        licences.revoke(s, staff("reviewer", "minzheng"), app.state.licence, reason="持证人已故")
+        s.commit()
+    (tmp_path / "revoked.json").write_text(c.get("/api/v1/licences/revocations").text, encoding="utf-8")
+    r = runner.invoke(licence_app, args)
+    assert r.exit_code == 1 and json.loads(r.stdout)["revoked_reason"] == "持证人已故"
+    r = runner.invoke(licence_app, args[:5] + ["--database-url", "sqlite:////nonexistent/never.db"])
+    assert r.exit_code == 1 and json.loads(r.stdout)["checks"]["revocation"] == "unknown"
+    engine.dispose()

@@ -250,6 +250,12 @@ def _subject(session: Session, actor: Actor) -> str | None:
     return identity.subject_of(session, actor) if actor.has("citizen", "company_agent") else None
 
 
+@router.get("/licences/revocations")
+def licence_revocations(session: Session = Depends(get_session)) -> dict[str, Any]:
+    """The revocation list (licence id and reason), for verifiers that work offline."""
+    return {"items": [{"licence": k, "reason": v} for k, v in licences.revocations(session).items()], "next": None}
+
+
 @router.get("/licences/{licence_id}")
 def get_licence(licence_id: str, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)) -> dict[str, Any]:
     return licences.get(session, actor, licence_id, _subject(session, actor)).as_dict()

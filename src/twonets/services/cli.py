@@ -45,20 +45,41 @@ def _fail(message: str, as_json: bool = False) -> None:
 def licence_verify(
     file: Path = typer.Argument(..., help="The licence credential (JSON) to check."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    keys: Optional[Path] = typer.Option(None, "--keys", help="Trusted e-seal keys (JSON of GET /api/v1/services/seals): no database."),
+    revocations: Optional[Path] = typer.Option(None, "--revocations", help="Revocation list (JSON of GET /api/v1/licences/revocations)."),
     database_url: Optional[str] = DB_OPTION,
 ) -> None:
     """Check a licence offline (no server): signature against the registered e-seal keys,
-    issuer, validity period and revocation."""
+    issuer, validity period and revocation — from the database, or from published key and
+    revocation lists (`--keys`, `--revocations`) with no database at all."""
+    from twonets.core.calendar import utcnow
     from twonets.services import licences
 
-    try:
-        credential = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        _fail(f"cannot read {file}: {exc}", as_json)
+    def read(path: Path):
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            _fail(f"cannot read {path}: {exc}", as_json)
+
+    credential = read(file)
     if not isinstance(credential, dict):
         _fail(f"{file} is not a credential (a JSON object)", as_json)
-    with unit_of_work(_engine(database_url)) as session:
-        result = licences.verify(session, credential)
+    if keys is not None:
+        try:
+            trusted = licences.keys_from_json(read(keys))
+        except DomainError as exc:
+            _fail(exc.detail, as_json)
+        revoked = None
+        if revocations is not None:
+            raw = read(revocations)
+            items = raw.get("items", []) if isinstance(raw, dict) else raw
+            revoked = {str(i.get("licence")): str(i.get("reason") or "revoked") for i in items if isinstance(i, dict)}
+        result = licences.verify_credential(credential, trusted, revoked, utcnow())
+        if revoked is None:
+            result.reasons.append("revocation not checked: pass --revocations")
+    else:
+        with unit_of_work(_engine(database_url)) as session:
+            result = licences.verify(session, credential)
     if as_json:
         typer.echo(json.dumps(result.as_dict(), ensure_ascii=False))
     else:

@@ -361,6 +361,29 @@ def revoke(session: Session, actor: Actor, licence_id: str, *, reason: str, at: 
     return load(session, licence_id)
 
 
+def revocations(session: Session) -> dict[str, str]:
+    """The revocation list: licence id -> reason (published for offline verifiers)."""
+    rows = session.execute(
+        select(svc_licence.c.public_id, svc_licence.c.revoked_reason).where(svc_licence.c.revoked_at.is_not(None)).order_by(svc_licence.c.id)
+    )
+    return {lid: reason or "revoked" for lid, reason in rows}
+
+
+def keys_from_json(raw: Any) -> dict[str, SealKey]:
+    """Trusted keys from the published list (`GET /api/v1/services/seals`): {items: [...]}."""
+    items = raw.get("items") if isinstance(raw, dict) else raw
+    if not isinstance(items, list):
+        raise InvalidInput("a key list is {items: [{key_id, department, public_key, created_at, retired_at}]}")
+    out: dict[str, SealKey] = {}
+    for k in items:
+        try:
+            retired = _parse(k["retired_at"]) if k.get("retired_at") else None
+            out[str(k["key_id"])] = SealKey(str(k["key_id"]), str(k["department"]), str(k["public_key"]), _parse(k["created_at"]), retired)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise InvalidInput("a key list entry lacks key_id, department, public_key or created_at") from None
+    return out
+
+
 def qr(licence_id: str, kind: str = "png", scale: int = 4) -> bytes:
     code = segno.make(verify_url(licence_id), error="m")
     buf = io.BytesIO()
