@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from twonets.api.deps import get_session, idempotent
+from twonets.core.db import unit_of_work
 from twonets.api.problems import problem
 from twonets.core.actor import Actor
 from twonets.core.errors import Forbidden, Unauthorized
@@ -56,16 +57,8 @@ def _credentials(request: Request) -> tuple[str, str] | None:
 
 
 def _api_key(request: Request, raw: str, kind: str | None = None) -> Actor:
-    session: Session = request.app.state.sessions()
-    try:
-        actor = identity.authenticate_api_key(session, raw, kind=kind)
-        session.commit()
-        return actor
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    with unit_of_work(sessions=request.app.state.sessions) as session:
+        return identity.authenticate_api_key(session, raw, kind=kind)
 
 
 async def _resolve(request: Request) -> Actor | None:

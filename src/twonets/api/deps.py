@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from twonets.core.calendar import utcnow
+from twonets.core.db import unit_of_work
 from twonets.core.tables import idempotency_record
 
 
@@ -20,15 +21,8 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
     async so that opening and closing it costs no thread hop (a Session connects lazily, in the
     handler's thread); the commit runs on the event loop, which is short for one request's writes."""
-    session: Session = request.app.state.sessions()
-    try:
+    with unit_of_work(sessions=request.app.state.sessions) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def idempotent(

@@ -37,9 +37,8 @@ import json
 import math
 import re
 import xml.etree.ElementTree as ET
-from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -51,6 +50,7 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from twonets.api.deps import idempotent
+from twonets.core.db import unit_of_work
 from twonets.city import lifecycle, services
 from twonets.city.models import Order, OrderCreate, Reporter
 from twonets.city.reference import Category, reference
@@ -203,17 +203,8 @@ def _when(at: datetime | None) -> str | None:
 # --- sessions -----------------------------------------------------------------------------
 
 
-@contextmanager
-def _unit(request: Request) -> Iterator[Session]:
-    session: Session = request.app.state.sessions()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+def _unit(request: Request):
+    return unit_of_work(sessions=request.app.state.sessions)
 
 
 # --- services -----------------------------------------------------------------------------

@@ -52,9 +52,10 @@ def session_factory(engine: Engine | None = None) -> sessionmaker[Session]:
 
 
 @contextmanager
-def unit_of_work(engine: Engine | None = None) -> Iterator[Session]:
-    """One transaction: commit on success, roll back on any error."""
-    session = session_factory(engine)()
+def unit_of_work(engine: Engine | None = None, *, sessions: sessionmaker[Session] | None = None) -> Iterator[Session]:
+    """One transaction: commit on success, roll back on any error. `sessions` reuses an existing
+    session factory (the app's) instead of making one for `engine`."""
+    session = (sessions or session_factory(engine))()
     try:
         yield session
         session.commit()
