@@ -43,12 +43,13 @@ def worker(
     timer: bool = typer.Option(True, help="run the absence timer and retention here (one worker only)"),
     duration: Optional[float] = typer.Option(None, help="stop after this many seconds"),
     batch: int = typer.Option(200, min=1, help="messages per unit of work at most"),
+    session_expiry: int = typer.Option(3600, min=0, help="seconds the broker keeps this worker's session (and queues for it)"),
 ) -> None:
     """Consume readings from MQTT (QoS 1, acked after commit) into the pipeline."""
     from twonets.city.sensing.mqtt import Worker
 
     w = Worker(client_id=client_id, group=group, root=root, shared=shared, detect=detect, timer=timer,
-               batch_messages=batch)
+               batch_messages=batch, session_expiry_s=session_expiry)
     signal.signal(signal.SIGTERM, lambda *_: w.stop())
     console.print(f"worker {client_id} on {w.host}:{w.port}, topics {', '.join(w.subscriptions())}")
     try:

@@ -79,7 +79,7 @@ def store_readings(session: Session, readings: list[Reading], received_at: datet
     seen: dict[tuple, Reading] = {}
     for r in readings:  # the same key twice within one batch: keep the first, like the database
         seen.setdefault((r.thing_id, r.attribute, r.ts), r)
-    unique = list(seen.values())
+    unique = [seen[k] for k in sorted(seen)]  # one lock order for every worker: no deadlocks
     _open_transaction(session)
     savepoint = session.begin_nested()
     raw = Raw(session)
@@ -115,7 +115,7 @@ def update_latest(session: Session, readings: Iterable[Reading]) -> None:
     try:
         at = _Stamps(raw)
         raw.executemany(_UPSERT_LATEST, [{"thing_id": r.thing_id, "attribute": r.attribute, "ts": at(r.ts),
-                                          "value": r.value} for r in newest.values()])
+                                          "value": r.value} for _, r in sorted(newest.items())])
     finally:
         raw.close()
 
@@ -152,7 +152,7 @@ def update_rollups(session: Session, readings: Iterable[Reading]) -> None:
         sql = _UPSERT_ROLLUP.format(least="min", greatest="max") if raw.dialect == "sqlite" else \
             _UPSERT_ROLLUP.format(least="least", greatest="greatest")
         raw.executemany(sql, [{"thing_id": k[0], "attribute": k[1], "grain": k[2], "bucket": at(k[3]), "n": a[0],
-                               "total": a[1], "min": a[2], "max": a[3]} for k, a in agg.items()])
+                               "total": a[1], "min": a[2], "max": a[3]} for k, a in sorted(agg.items())])
     finally:
         raw.close()
 
