@@ -180,6 +180,14 @@ def test_catalogue_search_dcat_and_csv(engine):
     assert rows[1] == ["A1", '甲, "公司"', "", "software", "", ""]
     assert rows[2] == ["B2", "乙公司", "上海市黄浦区", "retail", "", ""]
     assert "王五" not in r.text and "13700000000" not in r.text
+    pq = c.get("/api/v1/catalogue/legal_persons/download.parquet")
+    assert pq.status_code == 200 and pq.headers["content-type"] == "application/vnd.apache.parquet"
+    import polars as pl
+
+    frame = pl.read_parquet(io.BytesIO(pq.content))
+    assert frame.columns == rows[0]
+    assert [["" if v is None else v for v in r] for r in frame.rows()] == rows[1:]
+    assert c.get("/api/v1/catalogue/population/download.parquet").status_code == 404
     assert c.get("/api/v1/catalogue/population/download.csv").status_code == 404
     assert c.get("/api/v1/catalogue/nope/download.csv").status_code == 404
 
