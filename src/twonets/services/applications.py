@@ -223,23 +223,34 @@ def start(
             errors=[{"field": "consent", "message": "must be true"}],
         )
     public_id = next_id(session, "AP", at)
-    filled = prefill.gather(session, matter, subject, application_id=public_id, consent_at=at, at=at)
+    filled = prefill.gather(session, matter, subject, purpose=prefill.consent_text(public_id, at), at=at)
     values = {k: v["value"] for k, v in filled["fields"].items()}
     values.update(form or {})
+    row = create_row(session, actor, matter, public_id, subject=subject, channel=channel, staff=staff, form=values, filled=filled,
+                     at=at, basis={"consent_at": audit.ts(at)})
+    return _app(row)
+
+
+def create_row(
+    session: Session, actor: Actor, matter: Matter, public_id: str, *, subject: str, channel: str, staff: str | None,
+    form: dict[str, Any], filled: dict[str, Any], at: datetime, basis: dict[str, Any],
+):
+    """Insert the application and its `create` event; returns the row (a namespace)."""
+    kind = "company" if matter.subject == "company" else "person"
     session.execute(
         _INSERT,
         dict(
             public_id=public_id, matter=matter.code, department=matter.department, applicant_kind=kind,
             applicant_id=subject, account=actor.id if channel == "online" else None, channel=channel, staff=staff,
-            state="", form=values, prefill=filled, materials={}, uploads=0, created_at=at, clock_spent_s=0.0,
+            state="", form=form, prefill=filled, materials={}, uploads=0, created_at=at, clock_spent_s=0.0,
             instant=False, version=0,
         ),
     )
     event = Event("create", at, actor.label, None, {
-        "channel": channel, "matter": matter.code, "consent_at": audit.ts(at), "lookups": filled["lookups"],
+        "channel": channel, "matter": matter.code, **basis, "lookups": filled["lookups"],
         "prefilled_fields": sorted(filled["fields"]),
     })
-    return _app(_record(session, _row(session, public_id), event))
+    return _record(session, _row(session, public_id), event)
 
 
 # --- filling in ---------------------------------------------------------------------------

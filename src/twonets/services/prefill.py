@@ -22,19 +22,23 @@ from twonets.core.errors import Forbidden
 from twonets.services.registries import ensure_grants, platform_actor
 
 PURPOSE = "一网通办预填 once-only prefill"
+PROACTIVE = "免申即享 benefit without application"
 
 
 def consent_text(application_id: str, consent_at: datetime) -> str:
     return f"{PURPOSE}: application {application_id}, applicant consent given {consent_at.isoformat()}"
 
 
-def gather(
-    session: Session, matter: Matter, applicant_id: str, *, application_id: str, consent_at: datetime, at: datetime
-) -> dict[str, Any]:
-    """Read every dataset the matter names for the applicant; returns what the application
-    stores: `records` per dataset, prefilled `fields` and `materials`, each with its source."""
+def proactive_text(matter: Matter) -> str:
+    return f"{PROACTIVE}: eligibility check for {matter.code}, legal basis {matter.legal_basis or matter.name_zh}"
+
+
+def gather(session: Session, matter: Matter, applicant_id: str, *, purpose: str, at: datetime) -> dict[str, Any]:
+    """Read every dataset the matter names for the applicant, for `purpose` (which names the
+    application and the applicant's consent, or the legal basis of a benefit granted without
+    application); returns what the application stores: `records` per dataset, prefilled
+    `fields` and `materials`, each with its source."""
     actor = platform_actor(matter.department)
-    purpose = consent_text(application_id, consent_at)
     records: dict[str, list[dict[str, Any]]] = {}
     lookups: list[dict[str, Any]] = []
     wanted = list(matter.datasets) + (["elicences"] if matter.licence_types else [])

@@ -56,6 +56,7 @@ PERSONAS: dict[str, dict[str, Any]] = {
     "tax_arrears": {"person_id": "P900006", "name": "周强", "birth_date": "1980-09-30", "gender": 1, "local": True, "tax": True},
     "new_resident": {"person_id": "P900007", "name": "吴静", "birth_date": "1998-01-15", "gender": 2, "local": False,
                      "insurance": ("active", 3)},
+    "very_old": {"person_id": "P900008", "name": "郑秀英", "birth_date": "1938-04-02", "gender": 2, "local": True},
 }
 PERSONA_COMPANY = {"credit_code": "91310101MA9000001X", "company_name": "上海恒信餐饮管理有限公司", "representative": "P900003",
                    "industry": "catering", "status": "active"}

@@ -250,3 +250,25 @@ def test_a_lapsed_grant_is_renewed_on_prefill(sqlite_engine):
     with _s(sqlite_engine) as s:
         app = applications.start(s, wang, "MINZHENG-001", consent=True, at=utcnow() + timedelta(days=30))
         assert app.prefill["materials"]["id_card"] is not None
+
+
+def test_benefit_without_application_is_granted_to_those_who_qualify(engine):
+    from twonets.services import benefits
+
+    seeded(engine)
+    officer = staff("reviewer", "minzheng")
+    candidates = [pid("very_old"), pid("elderly_local"), pid("young_resident")]
+    with _s(engine) as s:
+        with pytest.raises(Conflict):
+            applications.start(s, citizen(engine, "very_old"), "MINZHENG-006", consent=True)
+        with pytest.raises(Forbidden):
+            benefits.grant(s, staff("reviewer", "gongan"), "MINZHENG-006", candidates)
+        out = benefits.grant(s, officer, "MINZHENG-006", candidates)
+        assert len(out["granted"]) == 1 and [i["subject_id"] for i in out["ineligible"]] == candidates[1:]
+        app = applications.get(s, officer, out["granted"][0])
+        assert (app.channel, app.state.state, app.applicant_id, app.uploads) == ("proactive", "approved", pid("very_old"), 0)
+        assert history.replay(s, officer, app.id)["decision"]["same"] is True
+        # every eligibility read was recorded with the legal basis as its purpose
+        reads = s.execute(select(data_access).where(data_access.c.matter == "MINZHENG-006")).all()
+        assert {r.subject_id for r in reads} == set(candidates) and all("免申即享" in r.purpose for r in reads)
+        assert benefits.grant(s, officer, "MINZHENG-006", candidates[:1])["already"] == [pid("very_old")]

@@ -12,7 +12,7 @@ from twonets.core.db import session_factory
 from twonets.core.definitions import DefinitionError
 from twonets.core.errors import InvalidInput
 from twonets.services import matters, rules
-from twonets.services.seed import build, id_number
+from twonets.services.seed import PERSONAS, build, id_number
 
 from tests.unit.services.support import seeded
 
@@ -109,7 +109,7 @@ def test_registries_are_consistent_and_deterministic():
     a, b = build(3, 400, 20), build(3, 400, 20)
     assert a == b and build(4, 400, 20) != a
     people = {r["key"]: r["data"] for r in a["population"]}
-    assert len(people) == 400 + 7
+    assert len(people) == 400 + len(PERSONAS)
     for r in a["marriage"]:  # spouses are registered people, married to each other
         spouse = r["data"]["spouse_id"]
         assert spouse in people
