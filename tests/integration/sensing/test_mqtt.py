@@ -205,3 +205,15 @@ def test_a_killed_worker_loses_no_qos1_message(broker, sqlite_template, tmp_path
         listener.loop_stop()
         listener.disconnect()
         engine.dispose()
+
+
+def test_the_simulator_feeds_the_worker(running):
+    from twonets.city.sensing.simulate import run_simulation
+
+    engine, worker, root, day = running
+    before = _count(engine)
+    report = run_simulation(n_things=40, rate=4000, duration_s=1.0, seed=3, root=root, engine=engine,
+                            malformed_share=0.1)
+    assert report["readings"] >= 4000 and report["malformed_messages"] >= 1
+    want = (before[0] + report["readings"], before[1] + report["malformed_messages"])
+    _wait(lambda: _count(engine) == want, timeout=30, what="the simulated readings")

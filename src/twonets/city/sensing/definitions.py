@@ -84,8 +84,12 @@ class ThingType(_Strict):
             raise ValueError(f"duplicate attributes {dup}")
         return self
 
+    @cached_property
+    def by_name(self) -> dict[str, AttributeSpec]:
+        return {a.name: a for a in self.attributes}
+
     def attribute(self, name: str) -> AttributeSpec | None:
-        return next((a for a in self.attributes if a.name == name), None)
+        return self.by_name.get(name)
 
 
 class ThingTypeFile(_Strict):

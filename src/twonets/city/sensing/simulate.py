@@ -160,7 +160,7 @@ def payloads(docs: Iterator[dict], n_readings: int, batch: int = BATCH, malforme
         count += len(doc["values"])
         if count >= batch:
             if malformed_share and rng.random() < malformed_share:
-                yield b'{"thing_id": "broken", "ts": ', 0
+                yield b'{"seq": %d, "thing_id": "broken", "ts": ' % total, 0
             yield json.dumps(out, separators=(",", ":")).encode(), count
             total += count
             out, count = [], 0

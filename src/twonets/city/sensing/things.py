@@ -177,12 +177,14 @@ def all_things(session: Session, types: list[str] | None = None) -> list[ThingIn
 
 
 class ThingCache:
-    """The registry in memory for the hot path; reloaded at most every `min_reload_s` on a miss."""
+    """The registry in memory for the hot path. Ids it does not know are looked up at once
+    (a thing registered a moment ago by another process is found); the whole registry is
+    reloaded every `refresh_s` to pick up changes."""
 
-    def __init__(self, min_reload_s: float = 1.0):
+    def __init__(self, refresh_s: float = 60.0):
         self.things: dict[str, ThingInfo] = {}
         self.loaded_at = 0.0
-        self.min_reload_s = min_reload_s
+        self.refresh_s = refresh_s
         self._lock = threading.Lock()
 
     def invalidate(self) -> None:
@@ -194,10 +196,15 @@ class ThingCache:
             self.loaded_at = time.monotonic()
 
     def lookup(self, session: Session, ids: set[str]) -> dict[str, ThingInfo]:
-        """The known things among `ids` (reloading once if some are unknown)."""
-        if self.loaded_at == 0.0 or (any(i not in self.things for i in ids)
-                                     and time.monotonic() - self.loaded_at >= self.min_reload_s):
+        """The known things among `ids`."""
+        if self.loaded_at == 0.0 or time.monotonic() - self.loaded_at >= self.refresh_s:
             self.reload(session)
+        missing = [i for i in ids if i not in self.things]
+        if missing:
+            for k in range(0, len(missing), 500):
+                rows = session.execute(select(thing_t).where(thing_t.c.thing_id.in_(missing[k:k + 500]))).all()
+                with self._lock:
+                    self.things.update({r.thing_id: _info(r) for r in rows})
         return {i: self.things[i] for i in ids if i in self.things}
 
 
