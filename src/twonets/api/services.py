@@ -15,10 +15,9 @@ from sqlalchemy.orm import Session
 from twonets.api.auth import current_actor, optional_actor, require_roles
 from twonets.api.deps import get_session, idempotent
 from twonets.core.actor import Actor
-from twonets.core.calendar import utcnow
 from twonets.core.errors import InvalidInput, NotFound
 from twonets.data import identity
-from twonets.services import applications, benefits, eseal, history, licences, matters, ratings, stats
+from twonets.services import applications, benefits, eseal, history, licences, matters, ratings, review, stats
 
 router = APIRouter(prefix="/api/v1", tags=["services"])
 reviewer = require_roles("reviewer", "administrator")
@@ -136,26 +135,8 @@ def my_applications(
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
     """The caller's own applications (as applicant, or made at their hall window)."""
-    subject = identity.subject_of(session, actor) if actor.has("citizen", "company_agent") else None
-    items, nxt = applications_list(session, actor, subject, limit, cursor)
-    return {"items": items, "next": nxt}
-
-
-def applications_list(session: Session, actor: Actor, subject: str | None, limit: int, cursor: str | None):
-    from sqlalchemy import or_, select
-
-    from twonets.services.tables import svc_application as A
-
-    cond = [A.c.account == actor.id, A.c.staff == actor.label]
-    if subject:
-        cond.append(A.c.applicant_id == subject)
-    stmt = select(A).where(or_(*cond)).order_by(A.c.public_id.desc()).limit(limit + 1)
-    if cursor:
-        stmt = stmt.where(A.c.public_id < cursor)
-    rows = list(session.execute(stmt))
-    now = utcnow()
-    items = [applications._app(r).as_dict(now) for r in rows[:limit]]
-    return items, (items[-1]["id"] if len(rows) > limit else None)
+    items, nxt = applications.mine(session, actor, limit=limit, cursor=cursor)
+    return {"items": [a.as_dict() for a in items], "next": nxt}
 
 
 @router.get("/applications/{app_id}")
@@ -192,17 +173,17 @@ def withdraw_application(app_id: str, body: ReasonIn | None = None, actor: Actor
 
 @router.post("/applications/{app_id}/approve")
 def approve_application(app_id: str, body: ReasonIn | None = None, actor: Actor = Depends(reviewer), session: Session = Depends(get_session)) -> dict[str, Any]:
-    return applications.review(session, actor, app_id, approve=True, reason=body.reason if body else "").as_dict()
+    return review.review(session, actor, app_id, approve=True, reason=body.reason if body else "").as_dict()
 
 
 @router.post("/applications/{app_id}/reject")
 def reject_application(app_id: str, body: ReasonIn, actor: Actor = Depends(reviewer), session: Session = Depends(get_session)) -> dict[str, Any]:
-    return applications.review(session, actor, app_id, approve=False, reason=body.reason).as_dict()
+    return review.review(session, actor, app_id, approve=False, reason=body.reason).as_dict()
 
 
 @router.post("/applications/{app_id}/request-supplement")
 def request_supplement(app_id: str, body: ReasonIn, actor: Actor = Depends(reviewer), session: Session = Depends(get_session)) -> dict[str, Any]:
-    return applications.request_supplement(session, actor, app_id, reason=body.reason).as_dict()
+    return review.request_supplement(session, actor, app_id, reason=body.reason).as_dict()
 
 
 @router.get("/applications/{app_id}/events")

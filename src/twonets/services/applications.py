@@ -14,11 +14,11 @@ import base64
 import binascii
 import hashlib
 from dataclasses import dataclass
-from types import SimpleNamespace
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from twonets.core.actor import Actor
@@ -253,6 +253,23 @@ def create_row(
     return _record(session, _row(session, public_id), event)
 
 
+def mine(session: Session, actor: Actor, *, limit: int = 50, cursor: str | None = None) -> tuple[list[Application], str | None]:
+    """The caller's applications, newest first: as applicant (online or made for them at a
+    hall), or made at the caller's hall window."""
+    A = svc_application
+    cond = [A.c.account == actor.id, A.c.staff == actor.label]
+    if actor.has(*APPLICANT_ROLES):
+        subject = identity.subject_of(session, actor)
+        if subject:
+            cond.append(A.c.applicant_id == subject)
+    stmt = select(A).where(or_(*cond)).order_by(A.c.public_id.desc()).limit(limit + 1)
+    if cursor:
+        stmt = stmt.where(A.c.public_id < cursor)
+    rows = list(session.execute(stmt))
+    items = [_app(r) for r in rows[:limit]]
+    return items, (items[-1].id if len(rows) > limit else None)
+
+
 # --- filling in ---------------------------------------------------------------------------
 
 
@@ -338,45 +355,6 @@ def _issue(session: Session, matter: Matter, row, facts: dict[str, Any], at: dat
     lic = licences.issue(session, matter=matter, application=app_id, holder_kind=row.applicant_kind, holder_id=row.applicant_id,
                          claims=claims, at=at)
     return _record(session, row, Event("issue", at, "system", None, {"licence": lic.id, "key_id": lic.key_id}))
-
-
-def _reviewer(session: Session, actor: Actor, app_id: str):
-    row = get_row(session, actor, app_id)
-    if actor.has("system"):
-        return row
-    if not actor.has("reviewer") or actor.department != row.department:
-        raise Forbidden(f"only reviewers of {row.department} decide its matters (its power list)")
-    return row
-
-
-def review(
-    session: Session, actor: Actor, app_id: str, *, approve: bool, reason: str, at: datetime | None = None
-) -> Application:
-    """A reviewer of the matter's department approves (issuing the licence) or rejects."""
-    at = at or utcnow()
-    row = _reviewer(session, actor, app_id)
-    lifecycle.check(row.state, "decide")
-    reason = (reason or "").strip()
-    if not approve and len(reason) < 2:
-        raise InvalidInput("a rejection states its reason", errors=[{"field": "reason", "message": "required"}])
-    matter = matters.get(session, row.matter)
-    outcome = "approve" if approve else "reject"
-    audit.append(session, "decision", actor, "application.review", app_id, {"matter": matter.code, "outcome": outcome, "reason": reason}, at=at)
-    row = _record(session, row, Event("decide", at, actor.label, reason or "审核通过", {"outcome": outcome, "instant": False}))
-    if approve and matter.licence:
-        facts = prefill.facts(matter, row.applicant_kind, row.prefill or {}, row.form or {}, row.materials or {}, at)
-        row = _issue(session, matter, row, facts, at)
-    return _app(row)
-
-
-def request_supplement(session: Session, actor: Actor, app_id: str, *, reason: str, at: datetime | None = None) -> Application:
-    """Ask the applicant for more; the promised clock stops until they answer."""
-    at = at or utcnow()
-    row = _reviewer(session, actor, app_id)
-    lifecycle.check(row.state, "request_supplement")
-    if len((reason or "").strip()) < 2:
-        raise InvalidInput("say what is missing", errors=[{"field": "reason", "message": "required"}])
-    return _app(_record(session, row, Event("request_supplement", at, actor.label, reason.strip(), {})))
 
 
 def supplement(session: Session, actor: Actor, app_id: str, *, form: dict[str, Any] | None = None, at: datetime | None = None) -> Application:

@@ -22,7 +22,7 @@ from twonets.core import calendar
 from twonets.core.actor import SYSTEM, Actor
 from twonets.core.errors import DomainError
 from twonets.data import identity
-from twonets.services import applications, matters, ratings
+from twonets.services import applications, matters, ratings, review
 from twonets.services.seed import PERSONA_COMPANY
 
 PATTERNS = {
@@ -145,7 +145,7 @@ def _review(session: Session, app, matter, actor: Actor, rng: random.Random, end
     counts_supplement = rng.random() < 0.06
     if counts_supplement:
         asked = calendar.add("working_days", submitted, 0.3 * calendar.DAY)
-        app = applications.request_supplement(session, reviewer, app.id, reason="材料不清晰，请补正", at=asked)
+        app = review.request_supplement(session, reviewer, app.id, reason="材料不清晰，请补正", at=asked)
         answered = asked + timedelta(days=rng.randint(1, 6))
         if answered >= end:
             return app
@@ -154,4 +154,4 @@ def _review(session: Session, app, matter, actor: Actor, rng: random.Random, end
         if spend >= end:
             return app
     approve = rng.random() < 0.9
-    return applications.review(session, reviewer, app.id, approve=approve, reason="符合条件" if approve else "材料与登记信息不一致", at=spend)
+    return review.review(session, reviewer, app.id, approve=approve, reason="符合条件" if approve else "材料与登记信息不一致", at=spend)

@@ -93,8 +93,9 @@ def queue(
     session: Session, actor: Actor, *, department: str | None = None, flag: str | None = None, limit: int = 50,
     cursor: str | None = None, now: datetime | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """A department's applications in review (or waiting for a supplement), soonest due
-    first; reviewers see their own department's queue (its power list)."""
+    """A department's applications in review (or waiting for a supplement), oldest first,
+    each with its promised deadline and flag; reviewers see their own department's queue
+    (its power list)."""
     now = now or utcnow()
     if actor.has("administrator", "system"):
         department = department or actor.department

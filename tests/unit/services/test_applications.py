@@ -12,7 +12,7 @@ from sqlalchemy import select
 from twonets.core.db import session_factory
 from twonets.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from twonets.data.tables import audit_entry, data_access
-from twonets.services import applications, eseal, history, licences, ratings, stats
+from twonets.services import applications, eseal, history, licences, ratings, review, stats
 from twonets.core.actor import SYSTEM
 
 from tests.unit.services.support import COMPANY, citizen, company_agent, local, pid, seeded, staff
@@ -97,21 +97,21 @@ def test_review_deadline_skips_national_day_and_supplement_stops_the_clock(engin
             stats.queue(s, staff("reviewer", "lvhua"), department="chengguan")
 
         # supplement on 8 Oct 10:00 (one working day spent), answered on 20 Oct 10:00
-        app = applications.request_supplement(s, reviewer, app.id, reason="占道示意图缺少尺寸", at=local(2026, 10, 8, 10))
+        app = review.request_supplement(s, reviewer, app.id, reason="占道示意图缺少尺寸", at=local(2026, 10, 8, 10))
         assert app.state.state == "supplement_requested" and app.state.due_at is None
         assert app.state.clock_spent_s == pytest.approx(86400.0)
         assert stats.queue(s, reviewer, now=local(2026, 10, 19))[0][0]["flag"] is None  # stopped: never overdue
         app = applications.supplement(s, agent, app.id, form={"days": 2}, at=local(2026, 10, 20, 10))
         assert app.state.due_at == local(2026, 10, 22, 10)  # the two days it had left
         with pytest.raises(NotFound):  # another department's reviewer does not even see it
-            applications.review(s, staff("reviewer", "lvhua"), app.id, approve=True, reason="ok")
-        app = applications.review(s, reviewer, app.id, approve=True, reason="同意", at=local(2026, 10, 21, 10))
+            review.review(s, staff("reviewer", "lvhua"), app.id, approve=True, reason="ok")
+        app = review.review(s, reviewer, app.id, approve=True, reason="同意", at=local(2026, 10, 21, 10))
         assert app.state.state == "approved" and app.state.on_time is True
         assert app.state.working_days == pytest.approx(2.0)
         replay = history.replay(s, reviewer, app.id)
         assert replay["state_matches"] is True
         with pytest.raises(Conflict):
-            applications.request_supplement(s, reviewer, app.id, reason="again")
+            review.request_supplement(s, reviewer, app.id, reason="again")
 
 
 def test_form_error_names_the_field(sqlite_engine):
