@@ -121,3 +121,19 @@ def test_review_flow_over_http(engine):
     admin = bearer(staff("administrator", "shuju"))
     assert c.post("/api/v1/services/seals/nowhere/rotate", headers=admin).status_code == 404
     assert c.get("/api/v1/services/stats", params={"since": "0001-01-01"}).status_code == 422
+
+
+def test_presented_credentials_of_any_shape_never_break_verification(engine):
+    seeded(engine)
+    c = client_for(engine)
+    odd = [
+        {"proof": {}},
+        {"proof": {"type": "DataIntegrityProof", "cryptosuite": "eddsa-jcs-2022", "proofValue": "z0OIl", "created": "2026-01-01"},
+         "validFrom": "2026-01-01", "validUntil": 5, "issuer": ["x"], "id": 7},
+        {"proof": {"type": "DataIntegrityProof", "cryptosuite": "eddsa-jcs-2022", "verificationMethod": "did:x#lvhua-000",
+                   "proofValue": "z" + "2" * 200, "created": "not a date"}, "validFrom": "2026-01-01T00:00:00", "validUntil": "2099-01-01"},
+    ]
+    for body in odd:
+        r = c.post("/api/v1/licences/verify", json=body)
+        assert r.status_code == 200 and r.json()["valid"] is False, r.text
+    assert c.post("/api/v1/licences/verify", json={"id": "x"}).status_code == 422

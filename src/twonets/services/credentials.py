@@ -34,7 +34,9 @@ def _iso(at: datetime) -> str:
 
 
 def _parse(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    """An ISO 8601 time; one without an offset is read as UTC (never naive)."""
+    at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return at if at.tzinfo is not None else at.replace(tzinfo=timezone.utc)
 
 
 def jcs(value: Any) -> bytes:
