@@ -68,6 +68,19 @@ class Stats:
             return sum(s.get(key, 0) for s in self.by_worker.values())
 
 
+def _cpu_s(pids: list[int]) -> float:
+    """User + system CPU seconds the processes have used (Linux /proc)."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
 def measure(url: str, *, workers: int, detect: bool, seconds: float) -> tuple[float, dict]:
     """Readings stored per second over `seconds`, and the final counts."""
     from twonets.city.sensing import mqtt
@@ -126,10 +139,12 @@ def measure(url: str, *, workers: int, detect: bool, seconds: float) -> tuple[fl
             ts += timedelta(seconds=1)
             now = time.monotonic()
             if mark is None and now - began >= WARMUP_S:
-                mark = (now, stats.total("stored"))
-        end = (time.monotonic(), stats.total("stored"))
+                mark = (now, stats.total("stored"), _cpu_s([p.pid for p in procs]))
+        end = (time.monotonic(), stats.total("stored"), _cpu_s([p.pid for p in procs]))
         rate = (end[1] - mark[1]) / (end[0] - mark[0])
-        counts = {"stored": stats.total("stored"), "alarms": stats.total("fired"), "quarantined": stats.total("quarantined")}
+        cpu = end[2] - mark[2]
+        counts = {"stored": stats.total("stored"), "alarms": stats.total("fired"), "quarantined": stats.total("quarantined"),
+                  "per_cpu_s": (end[1] - mark[1]) / cpu if cpu else 0.0, "worker_cores": cpu / (end[0] - mark[0])}
         return rate, counts
     finally:
         for p in procs:
@@ -193,18 +208,22 @@ def run() -> list[str]:
     url, schema = pg
     try:
         _say(f"PostgreSQL, one worker ({seconds:.0f} s)")
-        one, _ = measure(url, workers=1, detect=True, seconds=seconds)
+        one, c_one = measure(url, workers=1, detect=True, seconds=seconds)
     finally:
         _drop(schema)
     url, schema = _pg_url()
     try:
         _say(f"PostgreSQL, two workers sharing $share/… ({seconds:.0f} s)")
-        two, _ = measure(url, workers=2, detect=True, seconds=seconds)
+        two, c_two = measure(url, workers=2, detect=True, seconds=seconds)
     finally:
         _drop(schema)
     lines += [
         f"sensing_pg_one_worker: {one:,.0f} readings/s (target: reference; detectors on)",
         f"sensing_pg_two_workers: {two:,.0f} readings/s (target: >= 1.5x one worker; got {two / one:.2f}x on {os.cpu_count()} cores "
         f"shared with the broker, PostgreSQL and the publisher)",
+        f"sensing_pg_worker_efficiency: {c_one['per_cpu_s']:,.0f} vs {c_two['per_cpu_s']:,.0f} readings per worker CPU-second, "
+        f"one vs two workers (target: about equal, i.e. no contention; workers used {c_one['worker_cores']:.2f} vs "
+        f"{c_two['worker_cores']:.2f} cores — the scale-out is bounded by free cores, load average "
+        f"{os.getloadavg()[0]:.1f})",
     ]
     return lines

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from twonets.api.auth import api_key_actor, require_roles
 from twonets.api.deps import get_session
-from twonets.city.sensing import alarms, pipeline, store, tags, things
+from twonets.city.sensing import alarms, bridge, pipeline, store, tags, things
 from twonets.city.sensing.definitions import catalog
 from twonets.core import events
 from twonets.core.actor import Actor
@@ -172,6 +172,7 @@ async def stream(request: Request, topics: str = "alarm,order", max_events: int 
             loop.call_soon_threadsafe(put, (topic, payload))
 
     unsubscribe = [events.subscribe(t, handler) for t in wanted]
+    await asyncio.to_thread(bridge.ensure_listening)  # alarms raised by ingestion workers elsewhere
 
     async def feed():
         try:

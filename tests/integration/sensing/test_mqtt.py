@@ -217,3 +217,30 @@ def test_the_simulator_feeds_the_worker(running):
     assert report["readings"] >= 4000 and report["malformed_messages"] >= 1
     want = (before[0] + report["readings"], before[1] + report["malformed_messages"])
     _wait(lambda: _count(engine) == want, timeout=30, what="the simulated readings")
+
+
+def test_events_cross_processes_over_the_broker(broker):
+    """A worker's alarms reach another process's event subscribers (the console's SSE)."""
+    from twonets.city.sensing import bridge
+    from twonets.core import events
+
+    root = _root()
+    listener = bridge.Listener(root).start()
+    assert listener.ready.wait(10)
+    got: list[tuple[str, dict]] = []
+    off = events.subscribe("alarm", lambda t, p: got.append((t, p)))
+    sender = mqtt.client(f"s-{uuid.uuid4().hex[:8]}")
+    sender.connect(mqtt.sensing_settings().mqtt_host, mqtt.sensing_settings().mqtt_port)
+    sender.loop_start()
+    undo = bridge.forward(sender, root)
+    try:
+        events.publish("alarm", {"event": "fire", "id": "AL-20261128-000001"})
+        _wait(lambda: any(p.get("via") == "mqtt" for _, p in got), timeout=10, what="the forwarded alarm")
+        time.sleep(0.3)
+        assert sum(1 for _, p in got if p.get("via") == "mqtt") == 1  # no echo loop
+    finally:
+        undo()
+        off()
+        sender.loop_stop()
+        sender.disconnect()
+        listener.stop()

@@ -150,6 +150,9 @@ class Worker:
     # --- the loop (main thread) -------------------------------------------------------------
 
     def start(self) -> None:
+        from twonets.city.sensing import bridge
+
+        self._unforward = bridge.forward(self.mqtt, self.root)  # alarms reach the console's stream
         self.mqtt.reconnect_delay_set(0.2, 5)
         self.mqtt.connect(self.host, self.port, keepalive=30, clean_start=False,
                           properties=connect_properties(self.session_expiry_s, self.receive_maximum))
@@ -159,6 +162,8 @@ class Worker:
         self.stop_event.set()
 
     def close(self) -> None:
+        if getattr(self, "_unforward", None):
+            self._unforward()
         self.mqtt.disconnect()
         self.mqtt.loop_stop()
 

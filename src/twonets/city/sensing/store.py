@@ -245,7 +245,8 @@ def query_readings(session: Session, thing_id: str, *, start: datetime, end: dat
         t, tcol = reading_t, reading_t.c.ts
         cols = (t.c.attribute, t.c.ts, t.c.value)
         conds = [t.c.thing_id == thing_id]
-    else:
+    else:  # the buckets that overlap [start, end)
+        start = bucket(start, agg)
         t, tcol = rollup_t, rollup_t.c.bucket
         cols = (t.c.attribute, t.c.bucket, t.c.n, t.c.total, t.c.min, t.c.max)
         conds = [t.c.thing_id == thing_id, t.c.grain == agg]
