@@ -28,7 +28,7 @@ from pathlib import Path
 
 THINGS = 2000
 WARMUP_S = 3.0
-BACKLOG = 300  # messages published but not yet committed by the workers
+BACKLOG = 800  # messages published but not yet committed by the workers
 PG_BASE = os.environ.get("TWONETS_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
@@ -63,7 +63,7 @@ class Stats:
         with self.lock:
             self.by_worker[msg.topic] = json.loads(msg.payload)
 
-    def total(self, key: str) -> int:
+    def total(self, key: str) -> float:
         with self.lock:
             return sum(s.get(key, 0) for s in self.by_worker.values())
 
@@ -139,12 +139,13 @@ def measure(url: str, *, workers: int, detect: bool, seconds: float) -> tuple[fl
             ts += timedelta(seconds=1)
             now = time.monotonic()
             if mark is None and now - began >= WARMUP_S:
-                mark = (now, stats.total("stored"), _cpu_s([p.pid for p in procs]))
-        end = (time.monotonic(), stats.total("stored"), _cpu_s([p.pid for p in procs]))
+                mark = (now, stats.total("stored"), _cpu_s([p.pid for p in procs]), stats.total("busy_s"))
+        end = (time.monotonic(), stats.total("stored"), _cpu_s([p.pid for p in procs]), stats.total("busy_s"))
         rate = (end[1] - mark[1]) / (end[0] - mark[0])
         cpu = end[2] - mark[2]
         counts = {"stored": stats.total("stored"), "alarms": stats.total("fired"), "quarantined": stats.total("quarantined"),
-                  "per_cpu_s": (end[1] - mark[1]) / cpu if cpu else 0.0, "worker_cores": cpu / (end[0] - mark[0])}
+                  "per_cpu_s": (end[1] - mark[1]) / cpu if cpu else 0.0, "worker_cores": cpu / (end[0] - mark[0]),
+                  "busy": (end[3] - mark[3]) / (end[0] - mark[0]) / workers}
         return rate, counts
     finally:
         for p in procs:

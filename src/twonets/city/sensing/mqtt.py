@@ -91,6 +91,7 @@ class WorkerStats:
     rejected: int = 0
     fired: int = 0
     cleared: int = 0
+    busy_s: float = 0.0  # time spent ingesting (the rest is waiting for messages)
 
 
 class Worker:
@@ -179,6 +180,7 @@ class Worker:
         return batch
 
     def process(self, batch: list) -> pipeline.IngestResult:
+        began = time.perf_counter()
         messages = [to_message(topic, payload) for topic, payload, _, _ in batch]
         while True:
             try:
@@ -201,6 +203,7 @@ class Worker:
         s.rejected += result.rejected
         s.fired += result.fired + result.repeated
         s.cleared += result.cleared
+        s.busy_s = round(s.busy_s + time.perf_counter() - began, 4)
         if self.publish_stats:
             self.mqtt.publish(stats_topic(self.client_id, self.root), json.dumps(s.__dict__), qos=0)
         if self.on_batch:
