@@ -125,6 +125,15 @@ def demo(days: int = typer.Option(30, min=1, max=400, help="days of orders to si
     created = run_demo(default_engine(), days=days, seed=seed, orders_per_day=orders_per_day,
                        if_empty=if_empty, console=console)
     if created:
+        from twonets.services.seed import seed_services
+
+        with console.status("government services: registries, 564 matters, applications…"):
+            summary = seed_services(default_engine(), seed, days=days)
+        records = sum(summary.get("records", {}).values())
+        apps = summary.get("applications", {}).get("applications", 0)
+        console.print(f"services: {summary['matters']['total']} matters, {records:,} base-registry records, "
+                      f"{apps:,} applications")
+    if created:
         kpi(group_by=None, date_from=None, date_to=None, csv_out=None, as_json=False)
 
 

@@ -18,7 +18,9 @@ DEMO_USERS = [
     dict(username="reviewer", roles=["reviewer"], department="minzheng"),
     dict(username="officer", roles=["data_officer"], department="shuju"),
     dict(username="inspector", roles=["grid_inspector"], department="jiedao", street="S01", grid="S01C001G01"),
-    dict(username="citizen", roles=["citizen"]),
+    # 王建国, a 68-year-old local resident in the base registries (services/seed.py PERSONAS).
+    dict(username="citizen", roles=["citizen"], subject_id="P900001"),
+    dict(username="parent", roles=["citizen"], subject_id="P900003"),
 ]
 
 

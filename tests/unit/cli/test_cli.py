@@ -65,5 +65,7 @@ def test_demo_seeds_a_district_people_can_sign_in_to(cli_db):
         page = client.get("/api/v1/orders", params={"limit": 5}, headers={"Authorization": f"Bearer {token}"})
         assert page.status_code == 200 and len(page.json()["items"]) == 5
         assert client.get("/api/v1/grids").json()["features"]
+        matters = client.get("/api/v1/matters", params={"limit": 5}).json()
+        assert len(matters["items"]) == 5  # the services catalogue was seeded with the district
     r = runner.invoke(app, ["audit", "verify"])
     assert r.exit_code == 0, r.output
