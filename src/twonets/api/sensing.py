@@ -131,9 +131,12 @@ def list_alarms(status: Literal["active", "cleared"] | None = None, detector: st
     return alarms.list_alarms(session, status=status, detector=detector, thing_id=thing_id, limit=limit, cursor=cursor)
 
 
-@router.get("/readings/quarantine", summary="How many readings were quarantined, by reason")
-def quarantine(_: Actor = Depends(staff), session: Session = Depends(get_session)) -> dict[str, Any]:
-    return {"reasons": store.quarantine_reasons(session), **store.counts(session)}
+@router.get("/readings/quarantine", summary="Quarantined readings with their reasons, newest first, and counts by reason")
+def quarantine(reason: str | None = Query(None, max_length=40), thing_id: str | None = Query(None, max_length=80),
+               limit: int = Query(50, ge=1, le=500), cursor: int | None = Query(None, ge=0, le=2**62),
+               _: Actor = Depends(staff), session: Session = Depends(get_session)) -> dict[str, Any]:
+    page = store.list_quarantine(session, reason=reason, thing_id=thing_id, limit=limit, cursor=cursor)
+    return {**page, "reasons": store.quarantine_reasons(session), **store.counts(session)}
 
 
 # --- live feed ------------------------------------------------------------------------------

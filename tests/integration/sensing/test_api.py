@@ -92,7 +92,11 @@ def test_readings_things_history_alarms(api):
     assert (order["source"], order["channel"], order["category"]) == ("auto", "sensor", "overflowing_bin")
     assert client.get("/api/v1/detectors", headers=staff).json()["items"][0]["name_en"]
     assert len(client.get("/api/v1/thing-types", headers=staff).json()["items"]) >= 12
-    assert client.get("/api/v1/readings/quarantine", headers=staff).json()["quarantined"] == 2
+    q = client.get("/api/v1/readings/quarantine", headers=staff).json()
+    assert q["quarantined"] == 2 and q["reasons"] == {"out_of_range": 1, "malformed_json": 1}
+    assert [i["reason"] for i in q["items"]] == ["malformed_json", "out_of_range"] and q["items"][1]["thing_id"] == "bin-1"
+    q = client.get("/api/v1/readings/quarantine?reason=out_of_range", headers=staff).json()
+    assert len(q["items"]) == 1 and "101" in q["items"][0]["detail"]
 
 
 def test_tags_and_a_tagged_detector(api):

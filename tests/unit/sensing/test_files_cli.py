@@ -89,6 +89,8 @@ def test_cli_ingest_export_analyse_tick(cli_db):
     assert r.exit_code == 0 and {row["attribute"] for row in json.loads(r.output)} == {"aqi", "fill_pct"}
     r = runner.invoke(app, ["sensing", "tick", "--at", (T0 + timedelta(days=1)).isoformat()])
     assert r.exit_code == 0 and "fired" in r.output
+    r = runner.invoke(app, ["sensing", "prune", "--at", (T0 + timedelta(days=60)).isoformat()])
+    assert r.exit_code == 0 and "pruned 20 readings" in r.output, r.output
     r = runner.invoke(app, ["sensing", "tick", "--at", "yesterday"])
     assert r.exit_code == 2 and "ISO 8601" in r.output
     r = runner.invoke(app, ["ingest", str(cli_db / "nope.txt")])

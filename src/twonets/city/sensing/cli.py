@@ -70,6 +70,22 @@ def tick(at: Optional[str] = typer.Option(None, help="ISO time to evaluate at (d
     console.print(f"absence alarms fired {result.fired}, repeated {result.repeated}")
 
 
+@sensing_app.command("prune")
+def prune(at: Optional[str] = typer.Option(None, help="ISO time to prune as of (default: now)")) -> None:
+    """Drop raw readings past the retention (and minute rollups past theirs)."""
+    from datetime import timedelta
+
+    from twonets.city.sensing import store
+    from twonets.city.sensing.config import sensing_settings
+    from twonets.core.calendar import utcnow
+    from twonets.core.db import unit_of_work
+
+    cfg = sensing_settings()
+    with unit_of_work() as session:
+        gone = store.prune(session, _time(at) or utcnow(), cfg.retention, timedelta(days=cfg.minute_rollup_days))
+    console.print(f"pruned {gone['readings']} readings, {gone['minute_rollups']} minute rollups")
+
+
 @sensing_app.command("ingest")
 def ingest(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV (thing_id,attribute,ts,value) or Parquet"),

@@ -287,6 +287,24 @@ def counts(session: Session) -> dict[str, int]:
     }
 
 
+def list_quarantine(session: Session, *, reason: str | None = None, thing_id: str | None = None, limit: int = 50,
+                    cursor: int | None = None) -> dict[str, Any]:
+    """Quarantined readings, newest first, with their reasons (payloads cut to 500 characters)."""
+    q = select(quarantine_t).order_by(quarantine_t.c.id.desc()).limit(limit + 1)
+    if reason:
+        q = q.where(quarantine_t.c.reason == reason)
+    if thing_id:
+        q = q.where(quarantine_t.c.thing_id == thing_id)
+    if cursor:
+        q = q.where(quarantine_t.c.id < cursor)
+    rows = session.execute(q).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [{"received_at": r.received_at.isoformat(), "source": r.source, "ref": r.ref, "thing_id": r.thing_id,
+              "attribute": r.attribute, "reason": r.reason, "detail": r.detail, "payload": r.payload[:500]} for r in rows]
+    return {"items": items, "next": str(rows[-1].id) if more and rows else None}
+
+
 def quarantine_reasons(session: Session) -> dict[str, int]:
     q = select(quarantine_t.c.reason, func.count()).group_by(quarantine_t.c.reason)
     return {r: n for r, n in session.execute(q)}
