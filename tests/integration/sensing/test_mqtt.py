@@ -137,11 +137,8 @@ def _worker_cmd(client_id: str, group: str, root: str) -> list[str]:
             "--root", root, "--no-timer", "--batch", "20"]
 
 
-def test_a_killed_worker_loses_no_qos1_message(broker, sqlite_template, tmp_path):
-    path = tmp_path / "kill.db"
-    shutil.copy(sqlite_template, path)
-    url = f"sqlite:///{path}"
-    engine = core_db.make_engine(url)
+def test_a_killed_worker_loses_no_qos1_message(broker, engine):
+    url = engine.url.render_as_string(hide_password=False)
     with session_factory(engine)() as s:
         seed(s, local_date(utcnow()))
         things.register(s, SYSTEM, [things.ThingIn(thing_id=f"wm-{i}", type="household_water_meter", name=f"meter {i}")
@@ -204,7 +201,6 @@ def test_a_killed_worker_loses_no_qos1_message(broker, sqlite_template, tmp_path
             proc.kill()
         listener.loop_stop()
         listener.disconnect()
-        engine.dispose()
 
 
 def test_the_simulator_feeds_the_worker(running):

@@ -130,16 +130,27 @@ def normal_values(thing: SimThing, at: datetime, rng: random.Random) -> dict[str
 
 
 def readings(sim: list[SimThing], start: datetime, step_s: float, seed: int = 7, incidents: bool = True,
-             incident_share: float = 0.002) -> Iterator[dict]:
-    """Endless readings, one document per thing per round; rounds are `step_s` apart."""
+             incident_share: float = 0.002, silent_share: float = 0.005) -> Iterator[dict]:
+    """Endless readings, one document per thing per round; rounds are `step_s` apart.
+
+    Incidents: condition detectors get readings that trip them for a while; a few things fall
+    silent after their first report (sensor offline), and one tagged household meter in
+    twenty shows no water use at all (elderly person living alone: welfare check)."""
     rng = random.Random(seed)
     at = start
     active: dict[str, int] = {}  # thing → rounds of incident left
+    silent = {t.thing_id for t in sim if incidents and rng.random() < silent_share}
+    no_use = {t.thing_id for i, t in enumerate(sim) if incidents and t.type == "household_water_meter" and i % 200 == 0}
+    first = True
     while True:
         ts = at.isoformat()
         for th in sim:
+            if th.thing_id in silent and not first:
+                continue
             values = normal_values(th, at, rng)
-            if incidents and th.type in INCIDENTS:
+            if th.thing_id in no_use:
+                values["flow_l"] = 0.0
+            elif incidents and th.type in INCIDENTS:
                 left = active.get(th.thing_id, 0)
                 if left == 0 and rng.random() < incident_share:
                     left = rng.randint(5, 30)
@@ -147,6 +158,7 @@ def readings(sim: list[SimThing], start: datetime, step_s: float, seed: int = 7,
                     values.update(INCIDENTS[th.type])
                     active[th.thing_id] = left - 1
             yield {"thing_id": th.thing_id, "ts": ts, "values": values}
+        first = False
         at += timedelta(seconds=step_s)
 
 
