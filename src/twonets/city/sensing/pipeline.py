@@ -69,7 +69,7 @@ def ingest(session: Session, messages: Sequence[Message], *, source: str, receiv
     items: list[Item] = []
     bad: list[tuple[Rejected, str | None]] = []
     for m in messages:
-        its, rej = split(m.payload, m.topic_thing, m.ndjson)
+        its, rej = split(m.payload, m.topic_thing, m.ndjson, m.ref)
         items.extend(its)
         bad.extend((r, m.ref) for r in rej)
     return ingest_items(session, items, bad, source=source, received_at=received_at, detect=detect, cat=cat)
@@ -83,7 +83,7 @@ def ingest_items(session: Session, items: list[Item], bad: list[tuple[Rejected, 
     things = cache_for(session.get_bind()).lookup(session, ids)
     good, rejected = validate(items, things, cat, received_at, cfg.max_age)
     result = IngestResult(received=len(items) + len(bad), rejected=len(rejected) + len(bad))
-    all_bad = [(r, ref) for r in rejected] + bad
+    all_bad = [(r, r.ref or ref) for r in rejected] + bad
     by_ref: dict[str | None, list[Rejected]] = defaultdict(list)
     for r, where in all_bad:
         by_ref[where].append(r)

@@ -45,6 +45,7 @@ class Rejected:
     index: int
     thing_id: str | None = None
     attribute: str | None = None
+    ref: str | None = None  # the message it came in (topic, file, gateway)
 
     def digest(self, source: str, ref: str | None) -> str:
         raw = f"{source}|{ref or ''}|{self.index}|{self.attribute or ''}|{self.payload}"
@@ -61,6 +62,7 @@ class Item:
     attribute: Any
     value: Any
     payload: Any  # the object it came from, kept for quarantine
+    ref: str | None = None  # the message it came in
 
 
 def _short(obj: Any, limit: int = 2000) -> str:
@@ -68,7 +70,8 @@ def _short(obj: Any, limit: int = 2000) -> str:
     return text[:limit]
 
 
-def split(payload: bytes | str, topic_thing: str | None = None, ndjson: bool = False) -> tuple[list[Item], list[Rejected]]:
+def split(payload: bytes | str, topic_thing: str | None = None, ndjson: bool = False,
+          ref: str | None = None) -> tuple[list[Item], list[Rejected]]:
     """A message's items, one per (thing, attribute, ts); or why it could not be read."""
     text = payload.decode("utf-8", "replace") if isinstance(payload, (bytes, bytearray)) else payload
     try:
@@ -94,9 +97,9 @@ def split(payload: bytes | str, topic_thing: str | None = None, ndjson: bool = F
         values = doc.get("values")
         if isinstance(values, dict) and values:
             for name, value in values.items():
-                items.append(Item(i, thing_id, ts, name, value, doc))
+                items.append(Item(i, thing_id, ts, name, value, doc, ref))
         elif "attribute" in doc and "value" in doc:
-            items.append(Item(i, thing_id, ts, doc["attribute"], doc["value"], doc))
+            items.append(Item(i, thing_id, ts, doc["attribute"], doc["value"], doc, ref))
         else:
             bad.append(Rejected("missing_field", "give `attribute` and `value`, or a non-empty `values` object",
                                 _short(doc), i, thing_id if isinstance(thing_id, str) else None))
@@ -137,7 +140,7 @@ def validate(items: Iterable[Item], things: Mapping[str, Any], catalog: Catalog,
         attr = it.attribute if isinstance(it.attribute, str) else None
 
         def reject(reason: str, detail: str) -> None:
-            bad.append(Rejected(reason, detail[:400], _short(it.payload), it.index, tid, attr))
+            bad.append(Rejected(reason, detail[:400], _short(it.payload), it.index, tid, attr, it.ref))
 
         if tid is None:
             reject("missing_field", "thing_id is missing (publish on the thing's topic or name it)")
