@@ -110,3 +110,36 @@ def test_absence_rules():
     assert action is None and state.active  # a zero reading is no sign of use
     state, action = observe_absence(e, state, {"flow_l": 4})
     assert action == "clear"
+
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(min_value=1, max_value=4), st.floats(min_value=0, max_value=40)), max_size=60))
+def test_waterlogging_alarms_alternate_and_respect_duration_and_hysteresis(steps):
+    """Whatever the readings: fire/repeat and clear alternate; a firing needs > 15 cm held for
+    5 minutes since the first reading above; a clear needs < 5 cm."""
+    d = det("road_waterlogging")
+    state, minute, above_since, active = IDLE, 0, None, False
+    for gap, depth in steps:
+        minute += gap
+        at = T0 + timedelta(minutes=minute)
+        state, action = step(d, state, {"depth_cm": depth}, at, True)
+        if active:
+            assert action in (None, "clear")
+            assert (action == "clear") == (depth < 5)
+            if action == "clear":
+                active, above_since = False, None
+            continue
+        if depth > 15:
+            above_since = above_since or at
+            fires = at - above_since >= timedelta(minutes=5)
+            assert (action in ("fire", "repeat")) == fires
+            if fires:
+                active, above_since = True, None
+        else:
+            assert action is None
+            above_since = None
+        assert state.active == active
