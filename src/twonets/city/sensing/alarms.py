@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Mapping
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
 from twonets.city import services
@@ -82,6 +82,8 @@ def fire(session: Session, detector: Detector, thing, state: State, at: datetime
          repeat: bool = False, detail: str | None = None) -> State:
     """Record a firing (or a repeat within the cool-down) and make sure an open order carries it."""
     key = key_of(detector.code, thing.thing_id)
+    if session.get_bind().dialect.name == "postgresql":  # two workers firing the same alarm: one at a time
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
     detail = detail if detail is not None else describe(detector, thing, values)
     value = next((values[a] for a in sorted(detector.attributes()) if a in values), None)
     order_id = _open_order(session, key)
