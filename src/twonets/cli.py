@@ -133,6 +133,8 @@ def demo(days: int = typer.Option(30, min=1, max=400, help="days of orders to si
         apps = summary.get("applications", {}).get("applications", 0)
         console.print(f"services: {summary['matters']['total']} matters, {records:,} base-registry records, "
                       f"{apps:,} applications")
+        from twonets.city.sensing.simulate import ensure_things  # `twonets simulate` brings them alive
+        console.print(f"sensing: {len(ensure_things(default_engine(), 2000, seed)):,} things registered")
     if created:
         kpi(group_by=None, date_from=None, date_to=None, csv_out=None, as_json=False)
 
