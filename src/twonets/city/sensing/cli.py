@@ -56,7 +56,7 @@ def worker(
         stats = w.run(duration)
     except KeyboardInterrupt:
         stats = w.stats
-    console.print(json.dumps(stats.__dict__))
+    print(json.dumps(stats.__dict__))
 
 
 @sensing_app.command("tick")
@@ -119,7 +119,7 @@ def simulate(
 
     report = run_simulation(n_things=things, rate=rate, duration_s=duration, seed=seed, root=root,
                             incidents=incidents, malformed_share=malformed, progress=True)
-    console.print(json.dumps(report))
+    print(json.dumps(report))
 
 
 @sensing_app.command("export")
