@@ -58,14 +58,13 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
     """Serve the API, console and portal (and the deadline timer)."""
     import os
 
-    import uvicorn
+    from twonets.api import server
 
     os.environ["TWONETS_SERVE_TIMER"] = "1" if tick else "0"
     if workers == 1:
-        uvicorn.run(served_app(), host=host, port=port, log_level="warning")
+        server.run(served_app(), host=host, port=port)
     else:  # each worker process builds its own app from the factory; the timer is idempotent
-        uvicorn.run("twonets.cli:served_app", factory=True, host=host, port=port, workers=workers,
-                    log_level="warning")
+        server.run("twonets.cli:served_app", host=host, port=port, workers=workers, factory=True)
 
 
 def served_app():
