@@ -41,7 +41,8 @@ from twonets.city import district as district_mod
 from twonets.city import lifecycle, routing
 from twonets.city.lifecycle import Event
 from twonets.city.reference import reference
-from twonets.city.services import _event_row, _limit_for, _values, sync_reference
+from twonets.city.services import _limit_for, sync_reference
+from twonets.city.store import event_row as _event_row, values as _values
 from twonets.city.tables import reporter as reporter_t
 from twonets.city.tables import routing_rule, work_order, work_order_event
 from twonets.core import calendar, ids

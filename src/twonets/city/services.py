@@ -14,8 +14,9 @@ from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from twonets.city import lifecycle, routing, spatial
-from twonets.city.lifecycle import Event, OrderState
+from twonets.city import lifecycle, routing, scope, spatial, store
+from twonets.city.store import events_by_order, events_of  # noqa: F401  (part of the service API)
+from twonets.city.lifecycle import OrderState
 from twonets.city.models import Order, OrderCreate, OrderEvent, OrderPage, Reporter, ReporterView, TickResult
 from twonets.city.reference import reference
 from twonets.city.tables import category as category_t
@@ -29,10 +30,6 @@ from twonets.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from twonets.core.events import publish_after_commit
 from twonets.data import masking
 
-STATE_FIELDS = tuple(OrderState.__dataclass_fields__)
-ALL_SCOPE = ("system", "dispatcher", "administrator")
-HANDLER_ACTIONS = frozenset({"accept", "start", "resolve", "return", "suspend", "resume"})
-INSPECTOR_ACTIONS = frozenset({"check", "resolve"})
 
 
 # --- reference ----------------------------------------------------------------------------
@@ -56,82 +53,6 @@ def sync_reference(session: Session) -> None:
         else:
             session.execute(insert(category_t).values(**values))
     routing.seed_default_rules(session)
-
-
-# --- scope --------------------------------------------------------------------------------
-
-
-def _sees(actor: Actor, s: OrderState) -> bool:
-    if actor.has(*ALL_SCOPE):
-        return True
-    if actor.has("department_handler") and actor.department and s.department == actor.department:
-        return True
-    if actor.has("grid_inspector") and actor.grid and s.grid_code == actor.grid:
-        return True
-    return False
-
-
-def _may(actor: Actor, s: OrderState, action: str) -> None:
-    if not _sees(actor, s):
-        raise NotFound(f"No work order {s.public_id}.")
-    if actor.has(*ALL_SCOPE):
-        return
-    if actor.has("department_handler") and s.department == actor.department and action in HANDLER_ACTIONS:
-        return
-    if actor.has("grid_inspector") and s.grid_code == actor.grid and action in INSPECTOR_ACTIONS:
-        return
-    raise Forbidden(f"Your role may not {action} this order.")
-
-
-def _scope_filter(actor: Actor):
-    if actor.has(*ALL_SCOPE):
-        return None
-    clauses = []
-    if actor.has("department_handler") and actor.department:
-        clauses.append(work_order.c.department == actor.department)
-    if actor.has("grid_inspector") and actor.grid:
-        clauses.append(work_order.c.grid_code == actor.grid)
-    if not clauses:
-        raise Forbidden("Your role may not list work orders.")
-    return or_(*clauses)
-
-
-# --- persistence of the projection ------------------------------------------------------------
-
-
-def _state_of(row) -> OrderState:
-    m = row._mapping
-    return OrderState(**{f: m[f] for f in STATE_FIELDS})
-
-
-def _values(s: OrderState) -> dict[str, Any]:
-    """The work_order row of a state: the projection plus its KPI counters."""
-    from twonets.city.kpi import flags
-
-    return {f: getattr(s, f) for f in STATE_FIELDS} | flags(s)
-
-
-def _event_row(order_id: int, seq: int, e: Event) -> dict[str, Any]:
-    return dict(order_id=order_id, seq=seq, action=e.action, from_status=e.from_status, to_status=e.to_status,
-                actor=e.actor, at=e.at, reason=e.reason, data=e.data)
-
-
-def _load(session: Session, public_id: str, lock: bool = False):
-    q = select(work_order).where(work_order.c.public_id == public_id)
-    if lock and session.get_bind().dialect.name == "postgresql":
-        q = q.with_for_update()
-    row = session.execute(q).first()
-    if row is None:
-        raise NotFound(f"No work order {public_id}.")
-    return row
-
-
-def _save(session: Session, order_id: int, s: OrderState, events: list[Event], first_seq: int) -> None:
-    session.execute(update(work_order).where(work_order.c.id == order_id).values(**_values(s)))
-    session.execute(insert(work_order_event), [_event_row(order_id, first_seq + i, e) for i, e in enumerate(events)])
-    for e in events:
-        publish_after_commit(session, "order", {"id": s.public_id, "action": e.action, "status": e.to_status,
-                                                "department": s.department, "at": e.at.isoformat()})
 
 
 # --- creating -----------------------------------------------------------------------------
@@ -177,9 +98,9 @@ def find_duplicate(session: Session, category: str, lon: float | None, lat: floa
 def create_order(session: Session, actor: Actor, data: OrderCreate, at: datetime | None = None,
                  *, link_duplicates: bool = True) -> Order:
     at = at or calendar.utcnow()
-    if not actor.has(*ALL_SCOPE, "grid_inspector", "citizen"):
+    if not actor.has(*scope.ALL_SCOPE, "grid_inspector", "citizen"):
         raise Forbidden("Your role may not create work orders.")
-    if actor.has("grid_inspector") and not actor.has(*ALL_SCOPE) and data.source != "proactive":
+    if actor.has("grid_inspector") and not actor.has(*scope.ALL_SCOPE) and data.source != "proactive":
         raise Forbidden("Grid inspectors report proactive orders.")
     if actor.roles == {"citizen"} and (data.source != "citizen" or data.department):
         raise Forbidden("Citizens report citizen requests; routing is the dispatch desk's.")
@@ -219,8 +140,8 @@ def create_order(session: Session, actor: Actor, data: OrderCreate, at: datetime
         why = "dispatcher override" if data.department else "routing rule"
         events.append(lifecycle.decide(state, "dispatch", at, "system", why, department=dept))
     state = lifecycle.apply(state, events[-1])
-    order_id = session.execute(_INSERT_ORDER, _values(state)).scalar_one()
-    session.execute(_INSERT_EVENTS, [_event_row(order_id, i + 1, e) for i, e in enumerate(events)])
+    order_id = session.execute(_INSERT_ORDER, store.values(state)).scalar_one()
+    session.execute(_INSERT_EVENTS, [store.event_row(order_id, i + 1, e) for i, e in enumerate(events)])
     for e in events:
         publish_after_commit(session, "order", {"id": state.public_id, "action": e.action, "status": e.to_status,
                                                 "department": state.department, "at": e.at.isoformat()})
@@ -267,32 +188,10 @@ def _reporters(session: Session, ids_: Iterable[int | None]) -> dict[int, Report
     return {r.id: Reporter(name=r.name, phone=r.phone) for r in rows}
 
 
-def events_of(session: Session, order_id: int) -> list[Event]:
-    rows = session.execute(
-        select(work_order_event).where(work_order_event.c.order_id == order_id).order_by(work_order_event.c.seq)
-    ).all()
-    return [Event(r.action, r.at, r.actor, r.from_status, r.to_status, r.reason, r.data) for r in rows]
-
-
-def events_by_order(session: Session, public_ids: list[str]) -> dict[str, list[Event]]:
-    """The timelines of many orders in one query per 500 ids (for listings that show notes)."""
-    out: dict[str, list[Event]] = {i: [] for i in public_ids}
-    for i in range(0, len(public_ids), 500):
-        rows = session.execute(
-            select(work_order.c.public_id, work_order_event)
-            .join(work_order, work_order.c.id == work_order_event.c.order_id)
-            .where(work_order.c.public_id.in_(public_ids[i:i + 500]))
-            .order_by(work_order_event.c.order_id, work_order_event.c.seq)
-        ).all()
-        for r in rows:
-            out[r.public_id].append(Event(r.action, r.at, r.actor, r.from_status, r.to_status, r.reason, r.data))
-    return out
-
-
 def get_order(session: Session, actor: Actor, public_id: str) -> Order:
-    row = _load(session, public_id)
-    state = _state_of(row)
-    if not _sees(actor, state):
+    row = store.load(session, public_id)
+    state = store.state_of(row)
+    if not scope.sees(actor, state):
         raise NotFound(f"No work order {public_id}.")
     timeline = [
         OrderEvent(seq=r.seq, action=r.action, from_status=r.from_status, to_status=r.to_status, actor=r.actor,
@@ -332,9 +231,9 @@ def list_orders(session: Session, actor: Actor, *, limit: int = 50, cursor: str 
     if unknown:
         raise InvalidInput(f"unknown filters {sorted(unknown)}")
     q = select(work_order)
-    scope = _scope_filter(actor)
-    if scope is not None:
-        q = q.where(scope)
+    visible = scope.scope_filter(actor)
+    if visible is not None:
+        q = q.where(visible)
     for name, value in filters.items():
         if isinstance(value, (list, tuple, set, frozenset)):
             q = q.where(work_order.c[name].in_(list(value)))
@@ -363,9 +262,9 @@ def transition(session: Session, actor: Actor, public_id: str, action: str, reas
     at = at or calendar.utcnow()
     if action in lifecycle.SYSTEM_ACTIONS and not actor.has("system"):
         raise Forbidden(f"{action} is taken by the system only.")
-    row = _load(session, public_id, lock=True)
-    state = _state_of(row)
-    _may(actor, state, action)
+    row = store.load(session, public_id, lock=True)
+    state = store.state_of(row)
+    scope.may(actor, state, action)
     if action in ("dispatch", "reassign") and data.get("department"):
         reference().department(data["department"])
     if action == "escalate":
@@ -376,7 +275,7 @@ def transition(session: Session, actor: Actor, public_id: str, action: str, reas
         if data["level"] == top.level and top.leader and not data.get("to"):
             data["to"] = top.leader
     if action == "merge":
-        master = _state_of(_load(session, data.get("master") or ""))
+        master = store.state_of(store.load(session, data.get("master") or ""))
         if master.status not in lifecycle.OPEN | {"suspended"} or master.master_id:
             raise InvalidInput(f"{master.public_id} is not an open master order.")
     event = lifecycle.decide(state, action, at, actor.label, reason, **data)
@@ -386,7 +285,7 @@ def transition(session: Session, actor: Actor, public_id: str, action: str, reas
         # The citizen says it was not actually solved: the order goes back to work.
         events.append(lifecycle.decide(state, "reopen", at, "system", "callback: not actually resolved"))
         state = lifecycle.apply(state, events[-1])
-    _save(session, row.id, state, events, row.event_count + 1)
+    store.save(session, row.id, state, events, row.event_count + 1)
     if action == "resolve":
         _followers_resolve(session, state, at)
     return _to_order(state, _reporters(session, [row.reporter_id]).get(row.reporter_id))
@@ -398,9 +297,9 @@ def _followers_resolve(session: Session, master: OrderState, at: datetime) -> No
         select(work_order).where(work_order.c.master_id == master.public_id, work_order.c.status == "merged")
     ).all()
     for row in rows:
-        s = _state_of(row)
+        s = store.state_of(row)
         e = lifecycle.decide(s, "follow", at, "system", f"resolved with master {master.public_id}")
-        _save(session, row.id, lifecycle.apply(s, e), [e], row.event_count + 1)
+        store.save(session, row.id, lifecycle.apply(s, e), [e], row.event_count + 1)
 
 
 def tick(session: Session, now: datetime | None = None) -> TickResult:
@@ -418,7 +317,7 @@ def tick(session: Session, now: datetime | None = None) -> TickResult:
     ).all()
     result = TickResult(checked=len(rows), warnings=0, overdue=0, escalated=0)
     for row in rows:
-        state = _state_of(row)
+        state = store.state_of(row)
         events = lifecycle.timer_events(state, now, ref.top_level, leader)
         for e in events:
             state = lifecycle.apply(state, e)
@@ -428,11 +327,11 @@ def tick(session: Session, now: datetime | None = None) -> TickResult:
             elif e.action == "escalate":
                 result.escalated += 1
         if events:
-            _save(session, row.id, state, events, row.event_count + 1)
+            store.save(session, row.id, state, events, row.event_count + 1)
     return result
 
 
 def replay_matches(session: Session, public_id: str) -> bool:
     """The stored projection equals the replay of the order's events."""
-    row = _load(session, public_id)
-    return lifecycle.replay(events_of(session, row.id)) == _state_of(row)
+    row = store.load(session, public_id)
+    return lifecycle.replay(events_of(session, row.id)) == store.state_of(row)

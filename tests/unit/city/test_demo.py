@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 from sqlalchemy import func, select
 
-from twonets.city import kpi, lifecycle, services
+from twonets.city import kpi, lifecycle, services, store
 from twonets.city.demo import run_demo
 from twonets.city.lifecycle import Event
 from twonets.city.tables import routing_rule, work_order, work_order_event
@@ -76,7 +76,7 @@ def test_every_order_is_the_replay_of_its_events(demo_db):
             assert row.event_count == len(evs)
             replayed = lifecycle.replay([Event(e.action, e.at, e.actor, e.from_status, e.to_status, e.reason, e.data)
                                          for e in evs])
-            assert replayed == services._state_of(row), row.public_id
+            assert replayed == store.state_of(row), row.public_id
             assert all(a.at <= b.at for a, b in zip(evs, evs[1:]))
         # The service's own check agrees on a sample.
         for row in rows[::50]:
