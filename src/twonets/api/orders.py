@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from twonets.api.auth import current_actor
@@ -13,7 +13,6 @@ from twonets.api.deps import get_session, idempotent
 from twonets.city import lifecycle, services
 from twonets.city.models import Order, OrderCreate, OrderPage, TickResult, TransitionRequest
 from twonets.core.actor import Actor
-from twonets.core.errors import InvalidInput
 
 router = APIRouter(prefix="/api/v1", tags=["work orders"])
 Action = Literal[tuple(a for a in lifecycle.ACTIONS if a not in lifecycle.SYSTEM_ACTIONS)]  # type: ignore[valid-type]
@@ -29,36 +28,32 @@ def create_order(body: OrderCreate, request: Request, session: Session = Depends
     return idempotent(session, request, "POST /orders", produce)
 
 
+class OrderQuery(BaseModel):
+    """Filters of the order listing (query parameters), validated as one model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(50, ge=1, le=500)
+    cursor: str | None = Field(None, max_length=200)
+    source: Literal["auto", "proactive", "citizen"] | None = None
+    channel: str | None = Field(None, max_length=30)
+    category: str | None = Field(None, max_length=60)
+    severity: Literal["normal", "urgent"] | None = None
+    status: Literal[lifecycle.STATES] | None = None  # type: ignore[valid-type]
+    department: str | None = Field(None, max_length=40)
+    street_code: str | None = Field(None, max_length=40)
+    community_code: str | None = Field(None, max_length=40)
+    grid_code: str | None = Field(None, max_length=40)
+    flag: Literal["ok", "warning", "overdue"] | None = None
+    master_id: str | None = Field(None, max_length=40)
+    created_from: AwareDatetime | None = Field(None, description="ISO 8601 with a time zone, inclusive")
+    created_to: AwareDatetime | None = Field(None, description="ISO 8601 with a time zone, exclusive")
+
+
 @router.get("/orders", response_model=OrderPage, summary="List work orders, newest first")
-def list_orders(
-    session: Session = Depends(get_session),
-    actor: Actor = Depends(current_actor),
-    limit: int = Query(50, ge=1, le=500),
-    cursor: str | None = Query(None, max_length=200),
-    source: Literal["auto", "proactive", "citizen"] | None = None,
-    channel: str | None = Query(None, max_length=30),
-    category: str | None = Query(None, max_length=60),
-    severity: Literal["normal", "urgent"] | None = None,
-    status: Literal[lifecycle.STATES] | None = None,  # type: ignore[valid-type]
-    department: str | None = Query(None, max_length=40),
-    street_code: str | None = Query(None, max_length=40),
-    community_code: str | None = Query(None, max_length=40),
-    grid_code: str | None = Query(None, max_length=40),
-    flag: Literal["ok", "warning", "overdue"] | None = None,
-    master_id: str | None = Query(None, max_length=40),
-    created_from: datetime | None = Query(None, description="ISO 8601, inclusive"),
-    created_to: datetime | None = Query(None, description="ISO 8601, exclusive"),
-):
-    for name, value in (("created_from", created_from), ("created_to", created_to)):
-        if value is not None and value.tzinfo is None:
-            raise InvalidInput(f"{name} needs a time zone, e.g. 2026-11-24T00:00:00+08:00",
-                               errors=[{"field": name, "message": "time zone required"}])
-    page = services.list_orders(
-        session, actor, limit=limit, cursor=cursor, created_from=created_from, created_to=created_to,
-        source=source, channel=channel, category=category, severity=severity, status=status,
-        department=department, street_code=street_code, community_code=community_code, grid_code=grid_code,
-        flag=flag, master_id=master_id,
-    )
+def list_orders(query: Annotated[OrderQuery, Query()], session: Session = Depends(get_session),
+                actor: Actor = Depends(current_actor)):
+    page = services.list_orders(session, actor, **query.model_dump())
     # The page is already a validated OrderPage: serialize it once, without FastAPI re-validating it.
     return Response(page.model_dump_json(), media_type="application/json")
 

@@ -161,23 +161,26 @@ def _mask(rep: Reporter | None) -> ReporterView | None:
     return ReporterView(name=mask("name", rep.name), phone=mask("phone", rep.phone))
 
 
-def _to_order(s: "OrderState | Row", rep: Reporter | None, masked: bool = True, timeline: list[OrderEvent] | None = None) -> Order:
-    return Order(
-        id=s.public_id, source=s.source, channel=s.channel, category=s.category, severity=s.severity,
-        status=s.status, department=s.department, street_code=s.street_code, community_code=s.community_code,
-        grid_code=s.grid_code, lon=s.lon, lat=s.lat, address=s.address, description=s.description,
-        photos=list(s.photos or []), reporter=_mask(rep) if masked else (ReporterView(**rep.model_dump()) if rep else None), master_id=s.master_id,
-        external_ref=s.external_ref, escalation_level=s.escalation_level, flag=s.flag,
-        returns_count=s.returns_count, reopen_count=s.reopen_count, created_at=s.created_at,
-        updated_at=s.updated_at, due_at=s.due_at, warn_at=s.warn_at, resolved_at=s.resolved_at,
-        closed_at=s.closed_at,
-        resolution_working_days=None if s.resolution_working_s is None else round(s.resolution_working_s / calendar.DAY, 4),
-        resolution_calendar_days=None if s.resolution_s is None else round(s.resolution_s / calendar.DAY, 4),
-        on_time=s.on_time, actually_resolved=s.actually_resolved, satisfaction=s.satisfaction,
-        condition_cleared_at=s.condition_cleared_at,
-        allowed_actions=list(lifecycle.allowed_for(s.status, s.source)),
-        timeline=timeline,
+# Order fields copied as they are from the projection (the rest are derived below).
+_SAME = ("source", "channel", "category", "severity", "status", "department", "street_code", "community_code",
+         "grid_code", "lon", "lat", "address", "description", "master_id", "external_ref", "escalation_level",
+         "flag", "returns_count", "reopen_count", "created_at", "updated_at", "due_at", "warn_at", "resolved_at",
+         "closed_at", "on_time", "actually_resolved", "satisfaction", "condition_cleared_at")
+
+
+def _to_order(s: "OrderState | Row", rep: Reporter | None, masked: bool = True,
+              timeline: list[OrderEvent] | None = None) -> Order:
+    m = s._mapping if isinstance(s, Row) else vars(s)  # one dict lookup per field, not an attribute walk
+    working, calendar_s = m["resolution_working_s"], m["resolution_s"]
+    data = {k: m[k] for k in _SAME}
+    data.update(
+        id=m["public_id"], photos=list(m["photos"] or []),
+        reporter=_mask(rep) if masked else (ReporterView(**rep.model_dump()) if rep else None),
+        resolution_working_days=None if working is None else round(working / calendar.DAY, 4),
+        resolution_calendar_days=None if calendar_s is None else round(calendar_s / calendar.DAY, 4),
+        allowed_actions=list(lifecycle.allowed_for(m["status"], m["source"])), timeline=timeline,
     )
+    return Order.model_validate(data)
 
 
 def _reporters(session: Session, ids_: Iterable[int | None]) -> dict[int, Reporter]:

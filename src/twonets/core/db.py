@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -47,8 +48,16 @@ def default_engine() -> Engine:
     return engine_for(settings().database_url)
 
 
+_factories: "weakref.WeakKeyDictionary[Engine, sessionmaker[Session]]" = weakref.WeakKeyDictionary()
+
+
 def session_factory(engine: Engine | None = None) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine or default_engine(), expire_on_commit=False)
+    """The session factory of an engine, made once (making one sets up event dispatch: ~0.2 ms)."""
+    engine = engine or default_engine()
+    factory = _factories.get(engine)
+    if factory is None:
+        factory = _factories[engine] = sessionmaker(bind=engine, expire_on_commit=False)
+    return factory
 
 
 @contextmanager
