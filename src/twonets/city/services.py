@@ -168,6 +168,11 @@ _SAME = ("source", "channel", "category", "severity", "status", "department", "s
          "closed_at", "on_time", "actually_resolved", "satisfaction", "condition_cleared_at")
 
 
+# What a listing reads: only the columns an Order shows (half the row; the rest is bookkeeping).
+_LISTED = [work_order.c[name] for name in (*_SAME, "id", "public_id", "photos", "reporter_id",
+                                           "resolution_working_s", "resolution_s")]
+
+
 def _to_order(s: "OrderState | Row", rep: Reporter | None, masked: bool = True,
               timeline: list[OrderEvent] | None = None) -> Order:
     m = s._mapping if isinstance(s, Row) else vars(s)  # one dict lookup per field, not an attribute walk
@@ -233,7 +238,7 @@ def list_orders(session: Session, actor: Actor, *, limit: int = 50, cursor: str 
     unknown = set(filters) - set(LIST_FILTERS)
     if unknown:
         raise InvalidInput(f"unknown filters {sorted(unknown)}")
-    q = select(work_order)
+    q = select(*_LISTED)
     visible = scope.scope_filter(actor)
     if visible is not None:
         q = q.where(visible)
