@@ -312,17 +312,20 @@ def _followers_resolve(session: Session, master: OrderState, at: datetime) -> No
 
 def tick(session: Session, now: datetime | None = None) -> TickResult:
     """The timer: warnings at 75% of the limit, overdue + one level of escalation past it.
-    Idempotent: running it twice at the same moment changes nothing the second time."""
+    Idempotent: running it twice at the same moment changes nothing the second time. Timers of
+    several server processes may run at once: on PostgreSQL each takes the rows it flags with
+    FOR UPDATE SKIP LOCKED (and reads them as last committed); SQLite has one writer at a time."""
     now = now or calendar.utcnow()
     ref = reference()
     leader = ref.escalation[-1].leader
-    rows = session.execute(
-        select(work_order).where(
-            work_order.c.status.in_(lifecycle.OPEN),
-            or_(and_(work_order.c.warn_at <= now, work_order.c.flag == "ok"),
-                and_(work_order.c.due_at <= now, work_order.c.flag != "overdue")),
-        )
-    ).all()
+    q = select(work_order).where(
+        work_order.c.status.in_(lifecycle.OPEN),
+        or_(and_(work_order.c.warn_at <= now, work_order.c.flag == "ok"),
+            and_(work_order.c.due_at <= now, work_order.c.flag != "overdue")),
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update(skip_locked=True)
+    rows = session.execute(q).all()
     result = TickResult(checked=len(rows), warnings=0, overdue=0, escalated=0)
     for row in rows:
         state = store.state_of(row)

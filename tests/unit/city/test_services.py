@@ -220,3 +220,34 @@ def test_listing_filters_and_pagination(db):
 
 def test_lifecycle_actions_cover_the_table():
     assert set(lifecycle.TRANSITIONS) >= {"dispatch", "return", "reassign", "escalate", "suspend", "merge", "cancel", "reopen"}
+
+
+def test_two_timers_at_once_flag_an_order_once(engine):
+    """Two server processes' timers at the same moment (two connections, overlapping transactions)."""
+    from twonets.core.db import session_factory
+
+    s = session_factory(engine)()
+    seed_tiny_district(s)
+    o = services.create_order(s, DESK, citizen_order(category="illegal_parking"), at(2026, 11, 24, 10))
+    s.commit()
+    first, second = session_factory(engine)(), session_factory(engine)()
+    try:
+        a = services.tick(first, at(2026, 11, 24, 15))
+        if engine.dialect.name == "postgresql":
+            from sqlalchemy import text
+
+            second.execute(text("SET lock_timeout = '5s'"))  # a regression fails here instead of hanging
+            b = services.tick(second, at(2026, 11, 24, 15))  # rows locked by the first: skipped
+            first.commit()
+            second.commit()
+        else:
+            first.commit()  # SQLite: one writer at a time, so the second runs after the first
+            b = services.tick(second, at(2026, 11, 24, 15))
+            second.commit()
+        assert (a.overdue, b.overdue) == (1, 0)
+        order = services.get_order(s, DESK, o.id)
+        assert [e.action for e in order.timeline].count("escalate") == 1
+    finally:
+        first.close()
+        second.close()
+        s.close()
