@@ -12,15 +12,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-MATTER_TYPES = (
-    "administrative_licence",
-    "administrative_confirmation",
-    "administrative_registration",
-    "administrative_payment",
-    "administrative_benefit",
-    "public_service",
-    "other",
-)
 MatterType = Literal[
     "administrative_licence",
     "administrative_confirmation",
@@ -30,6 +21,7 @@ MatterType = Literal[
     "public_service",
     "other",
 ]
+MATTER_TYPES: tuple[str, ...] = MatterType.__args__
 SubjectKind = Literal["person", "company"]
 Channels = Literal["online", "hall", "both"]
 Processing = Literal["instant", "review"]
