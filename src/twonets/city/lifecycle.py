@@ -302,7 +302,7 @@ def replay(events: list[Event]) -> OrderState:
 def timer_events(state: OrderState, now: datetime, top_level: int, leader: str | None = None) -> list[Event]:
     """What the timer owes an order at `now`: a warning at 75% of the limit; past the limit,
     overdue and one level of escalation. Idempotent: a flag already raised is not raised again."""
-    if state.status not in OPEN:
+    if state.status not in OPEN or now < state.updated_at:  # never date an event before the last change
         return []
     out: list[Event] = []
     s = state

@@ -10,6 +10,7 @@ import itertools
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
@@ -136,7 +137,19 @@ class OrderLife(RuleBasedStateMachine):
             assert services.replay_matches(self.session, self.order)
 
     def teardown(self):
+        # Leave the database as this example found it, so every example (and Hypothesis'
+        # replays of it) sees the same state.
         if hasattr(self, "session"):
+            from sqlalchemy import delete
+
+            from twonets.city.tables import work_order, work_order_event
+
+            self.session.rollback()
+            mine = [i for i in (getattr(self, "master", None), getattr(self, "order", None)) if i]
+            ids = select(work_order.c.id).where(work_order.c.public_id.in_(mine))
+            self.session.execute(delete(work_order_event).where(work_order_event.c.order_id.in_(ids)))
+            self.session.execute(delete(work_order).where(work_order.c.public_id.in_(mine)))
+            self.session.commit()
             self.session.close()
 
 

@@ -251,3 +251,13 @@ def test_two_timers_at_once_flag_an_order_once(engine):
         first.close()
         second.close()
         s.close()
+
+
+def test_timer_never_dates_an_event_before_the_last_change(db):
+    o = services.create_order(db, DESK, citizen_order(category="illegal_parking"), at(2026, 11, 24, 10))
+    services.transition(db, DESK, o.id, "accept", at=at(2026, 11, 24, 18))
+    # A timer whose clock is behind (another server's skew) leaves the order alone…
+    assert services.tick(db, at(2026, 11, 24, 17)).overdue == 0
+    # …and flags it once its clock has passed the last change.
+    assert services.tick(db, at(2026, 11, 24, 18, 1)).overdue == 1
+    assert services.replay_matches(db, o.id)
