@@ -211,3 +211,31 @@ def test_identity_and_scope_over_http(anonymous):
     assert anonymous.post("/api/v1/timer/tick", headers=bearer(DESK)).status_code == 200
     r = anonymous.get("/api/v1/orders", headers=bearer(DESK))
     assert r.headers.get("x-content-type-options") == "nosniff"
+
+
+def test_reporter_contact_in_full_only_through_the_access_service(anonymous):
+    from twonets.core.db import session_factory, unit_of_work
+    from twonets.data import audit
+    from twonets.data.catalogue import sync_definitions
+
+    with unit_of_work(anonymous.app.state.engine) as s:  # as `twonets db upgrade` does
+        sync_definitions(s)
+    desk = bearer(Actor(id="desk-1", roles=frozenset({"dispatcher"}), department="dispatch"))
+    oid = anonymous.post("/api/v1/orders", json=body(), headers=desk).json()["id"]  # → lvhua
+    assert "13900001111" not in anonymous.get(f"/api/v1/orders/{oid}", headers=desk).text  # masked as ever
+    r = anonymous.get(f"/api/v1/orders/{oid}/reporter", params={"purpose": "回访 callback"}, headers=desk)
+    assert r.status_code == 200, r.text
+    assert (r.json()["name"], r.json()["phone"]) == ("李四", "13900001111")
+    engine = anonymous.app.state.engine
+    s = session_factory(engine)()
+    entry = next(e for e in audit.iter_entries(s) if e.seq == r.json()["audit_seq"])
+    s.close()
+    assert entry.kind == "access" and entry.actor == "desk-1" and "work_orders" in str(entry.data) + entry.subject
+    # No purpose, no read; another department's handler does not even see the order; the order's
+    # own department has no grant on the desk's dataset.
+    assert anonymous.get(f"/api/v1/orders/{oid}/reporter", headers=desk).status_code == 422
+    other = bearer(Actor(id="h2", roles=frozenset({"department_handler"}), department="shuiwu"))
+    assert anonymous.get(f"/api/v1/orders/{oid}/reporter", params={"purpose": "callback"}, headers=other).status_code == 404
+    mine = bearer(Actor(id="h1", roles=frozenset({"department_handler"}), department="lvhua"))
+    r = anonymous.get(f"/api/v1/orders/{oid}/reporter", params={"purpose": "callback"}, headers=mine)
+    assert r.status_code == 403 and "grant" in r.json()["detail"]

@@ -63,6 +63,13 @@ def get_order(order_id: str, session: Session = Depends(get_session), actor: Act
     return services.get_order(session, actor, order_id)
 
 
+@router.get("/orders/{order_id}/reporter", summary="The reporter's contact in full, for a stated purpose (audited)")
+def reporter_contact(order_id: str, purpose: str = Query(min_length=4, max_length=200, description="why, e.g. 回访 callback"),
+                     session: Session = Depends(get_session), actor: Actor = Depends(current_actor)) -> dict:
+    contact, audit_seq = services.reporter_contact(session, actor, order_id, purpose)
+    return {"order_id": order_id, "name": contact.name, "phone": contact.phone, "audit_seq": audit_seq}
+
+
 @router.post("/orders/{order_id}/{action}", response_model=Order,
              summary="Take an action: dispatch, reassign, return, accept, start, resolve, check, callback, "
                      "reopen, close, suspend, resume, escalate, merge, cancel")

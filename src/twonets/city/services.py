@@ -15,6 +15,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from twonets.city import lifecycle, routing, scope, spatial, store
+from twonets.city.reporters import reporter_contact  # noqa: F401  (service API; serves the work_orders dataset)
 from twonets.city.store import events_by_order, events_of  # noqa: F401  (part of the service API)
 from twonets.city.lifecycle import OrderState
 from twonets.city.models import Order, OrderCreate, OrderEvent, OrderPage, Reporter, ReporterView, TickResult
