@@ -70,7 +70,7 @@ def _restore(before: dict[str, str | None]) -> None:
 
 
 def _fresh_db(tmp: Path, name: str) -> tuple[str, Any]:
-    from twonets.city.demo import prepare
+    from twonets.demo.orders import prepare
     from twonets.core import db
 
     url = f"sqlite:///{tmp / name}"
@@ -82,7 +82,7 @@ def _fresh_db(tmp: Path, name: str) -> tuple[str, Any]:
 
 def _payloads(rows: list[dict], n: int, seed: int) -> list[dict]:
     """Order bodies at points inside the demo district's grids, mixed like the demo."""
-    from twonets.city.demo import CATEGORY_MIX, CHANNEL_MIX, SOURCE_MIX, _District, _picker
+    from twonets.demo.orders import CATEGORY_MIX, CHANNEL_MIX, SOURCE_MIX, _District, _picker
 
     rng = random.Random(seed)
     district = _District(rows, rng, seed, pool=8)
@@ -107,18 +107,18 @@ def _payloads(rows: list[dict], n: int, seed: int) -> list[dict]:
 
 
 def bench_service(engine, rows) -> str:
-    from twonets.city import services
+    from twonets.city import orders as work_orders
     from twonets.city.models import OrderCreate
     from twonets.core.actor import SYSTEM
     from twonets.core.db import unit_of_work
 
     bodies = [OrderCreate(**p) for p in _payloads(rows, SERVICE_ORDERS, 1)]
     with unit_of_work(engine) as s:  # warm the grid index and the reference data
-        services.create_order(s, SYSTEM, bodies[0])
+        work_orders.create_order(s, SYSTEM, bodies[0])
     started = time.perf_counter()
     for body in bodies:
         with unit_of_work(engine) as s:
-            services.create_order(s, SYSTEM, body)
+            work_orders.create_order(s, SYSTEM, body)
     took = time.perf_counter() - started
     rate = len(bodies) / took
     return f"orders_created_service: {rate:.0f} orders/s (target: ≥1000; {len(bodies)} orders, one commit each, SQLite)"
@@ -332,7 +332,7 @@ def year_db(seed: int = SEED) -> tuple[Path, int, float | None]:
     weekdays line up). Only the projection is written: events are skipped to keep it quick."""
     from sqlalchemy import func, insert, select
 
-    from twonets.city.demo import Simulator, _cached_router
+    from twonets.demo.orders import Simulator, _cached_router
     from twonets.city.store import values as _values
     from twonets.city.tables import work_order
     from twonets.core import calendar
@@ -353,7 +353,7 @@ def year_db(seed: int = SEED) -> tuple[Path, int, float | None]:
     url = f"sqlite:///{building}"
     upgrade(url)
     engine = make_engine(url)
-    from twonets.city.demo import prepare
+    from twonets.demo.orders import prepare
 
     rows = prepare(engine, seed)
     template = [YEAR_START + timedelta(days=i) for i in range(TEMPLATE_DAYS)]

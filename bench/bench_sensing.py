@@ -38,7 +38,7 @@ def _say(msg: str) -> None:
 
 def _templates(engine) -> list[tuple[str, int]]:
     """One round of every thing's readings as gateway payloads, with a placeholder timestamp."""
-    from twonets.city.sensing import simulate
+    from twonets.demo import sensing as simulate
 
     sim = simulate.ensure_things(engine, THINGS, prefix="bench")
     start = simulate.utcnow().replace(microsecond=0)
@@ -88,7 +88,7 @@ def measure(url: str, *, workers: int, detect: bool, seconds: float) -> tuple[fl
 
     upgrade(url)
     engine = make_engine(url)
-    from twonets.city.services import sync_reference
+    from twonets.city.orders import sync_reference
     from twonets.core.db import unit_of_work
 
     with unit_of_work(engine) as s:

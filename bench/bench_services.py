@@ -47,7 +47,7 @@ def _setup(tmp: Path):
 
     settings.cache_clear()
     from twonets.core import db
-    from twonets.services.seed import seed_services
+    from twonets.demo.govservices import seed_services
 
     url = f"sqlite:///{tmp / 'bench.db'}"
     db.upgrade(url)
@@ -61,7 +61,7 @@ def bench_decisions(engine) -> tuple[list[float], list[float]]:
     makes each department's e-seal key and loads each matter once."""
     from twonets.core.actor import Actor
     from twonets.core.db import session_factory
-    from twonets.services import applications
+    from twonets.govservices import applications
 
     sessions = session_factory(engine)
     hall = Actor("bench-window", frozenset({"department_handler"}), department="shuju")

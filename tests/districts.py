@@ -5,7 +5,7 @@ from __future__ import annotations
 from shapely.geometry import box
 
 from twonets.city import spatial
-from twonets.city.services import sync_reference
+from twonets.city.orders import sync_reference
 
 X0, Y0, STEP = 121.470, 31.220, 0.01  # ~950 m × 1,110 m cells
 

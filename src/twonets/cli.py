@@ -35,7 +35,7 @@ def db_upgrade(revision: str = typer.Argument("heads")) -> None:
 
 def load_definitions(session) -> None:
     """Reference data and catalogue entries from the definitions, into their tables (idempotent)."""
-    from twonets.city.services import sync_reference
+    from twonets.city.orders import sync_reference
     from twonets.data.catalogue import sync_definitions
 
     sync_reference(session)
@@ -85,7 +85,7 @@ def served_app():
 def tick(at: Optional[str] = typer.Option(None, help="ISO time to evaluate at (default: now)"),
          as_json: bool = typer.Option(False, "--json")) -> None:
     """Run the deadline timer once: warnings, overdue flags, automatic escalation (idempotent)."""
-    from twonets.city.services import tick as run_tick
+    from twonets.city.orders import tick as run_tick
     from twonets.core.db import unit_of_work
 
     now = _parse_time(at) if at else None
@@ -111,9 +111,9 @@ def demo(days: int = typer.Option(30, min=1, max=400, help="days of orders to si
          orders_per_day: Optional[int] = typer.Option(None, help="default: 5,000–8,000 a day"),
          if_empty: bool = typer.Option(False, "--if-empty", help="do nothing when orders exist already")) -> None:
     """Build the demo district and simulate DAYS of work orders, then print the KPI table."""
-    from twonets.city.demo import run_demo
+    from twonets.demo.orders import run_demo
     from twonets.core.db import default_engine, unit_of_work, upgrade
-    from twonets.seed import DEMO_PASSWORD, seed_demo_users
+    from twonets.demo.accounts import DEMO_PASSWORD, seed_demo_users
 
     upgrade()
     with unit_of_work() as session:
@@ -124,7 +124,7 @@ def demo(days: int = typer.Option(30, min=1, max=400, help="days of orders to si
     created = run_demo(default_engine(), days=days, seed=seed, orders_per_day=orders_per_day,
                        if_empty=if_empty, console=console)
     if created:
-        from twonets.services.seed import seed_services
+        from twonets.demo.govservices import seed_services
 
         with console.status("government services: registries, 564 matters, applications…"):
             summary = seed_services(default_engine(), seed, days=days)
@@ -132,7 +132,7 @@ def demo(days: int = typer.Option(30, min=1, max=400, help="days of orders to si
         apps = summary.get("applications", {}).get("applications", 0)
         console.print(f"services: {summary['matters']['total']} matters, {records:,} base-registry records, "
                       f"{apps:,} applications")
-        from twonets.city.sensing.simulate import ensure_things  # `twonets simulate` brings them alive
+        from twonets.demo.sensing import ensure_things  # `twonets simulate` brings them alive
         console.print(f"sensing: {len(ensure_things(default_engine(), 2000, seed)):,} things registered")
     if created:
         kpi(group_by=None, date_from=None, date_to=None, csv_out=None, as_json=False)
@@ -197,7 +197,7 @@ def _mount() -> None:
     app.add_typer(sensing_app, name="sensing")
     app.command("ingest", help="Backfill readings from a CSV/Parquet file (= twonets sensing ingest).")(ingest)
     app.command("simulate", help="Publish simulated readings to MQTT (= twonets sensing simulate).")(simulate)
-    from twonets.services.cli import licence_app, matters_app
+    from twonets.govservices.cli import licence_app, matters_app
 
     app.add_typer(licence_app, name="licence")
     app.add_typer(matters_app, name="matters")

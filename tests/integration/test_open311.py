@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from twonets.api.app import create_app
-from twonets.city import services
+from twonets.city import orders
 from twonets.city.models import OrderCreate
 from twonets.city.tables import reporter as reporter_t
 from twonets.core.actor import SYSTEM
@@ -28,7 +28,7 @@ REQUEST_FIELDS = {
 @pytest.fixture
 def client(engine):
     with unit_of_work(engine) as session:
-        services.sync_reference(session)
+        orders.sync_reference(session)
         _, key = identity.create_api_key(session, SYSTEM, kind="open311", name="城市服务 app")
         revoked, revoked_key = identity.create_api_key(session, SYSTEM, kind="open311", name="old app")
         identity.revoke_api_key(session, SYSTEM, revoked.id)
@@ -142,7 +142,7 @@ def test_post_creates_a_citizen_order_and_reads_it_back(client):
     assert reply["service_notice"]
 
     with unit_of_work(client.engine) as session:
-        order = services.get_order(session, SYSTEM, sid)
+        order = orders.get_order(session, SYSTEM, sid)
         assert (order.source, order.channel, order.category, order.severity) == ("citizen", "open311", "exposed_garbage", "urgent")
         assert order.photos == ["https://img.example/1.jpg", "obj/2.jpg"]
         assert order.timeline[0].actor.startswith("open311:")
@@ -246,8 +246,8 @@ def test_bad_key_is_checked_before_anything_else(client):
 
 def _resolve(engine, sid: str, outcome: str) -> None:
     with unit_of_work(engine) as session:
-        services.transition(session, SYSTEM, sid, "accept")
-        services.transition(session, SYSTEM, sid, "resolve", outcome=outcome)
+        orders.transition(session, SYSTEM, sid, "accept")
+        orders.transition(session, SYSTEM, sid, "resolve", outcome=outcome)
 
 
 def test_request_filters(client):
@@ -256,7 +256,7 @@ def test_request_filters(client):
     c = created_id(client, service_code="road_damage", lat="31.10", long="121.30")
     _resolve(client.engine, b, "灯已修复")
     with unit_of_work(client.engine) as session:  # not a citizen request: never shown by Open311
-        auto = services.create_order(session, SYSTEM, OrderCreate(
+        auto = orders.create_order(session, SYSTEM, OrderCreate(
             source="auto", channel="sensor", category="waterlogging", description="sensor alarm",
             lon=121.4, lat=31.2)).id
 
@@ -291,7 +291,7 @@ def test_request_filters(client):
     [one] = client.get(f"{BASE}/requests/{b}.json").json()
     assert one["status"] == "closed" and one["status_notes"] == "灯已修复"
     with unit_of_work(client.engine) as session:
-        services.transition(session, SYSTEM, c, "suspend", reason="等待道路封闭许可")
+        orders.transition(session, SYSTEM, c, "suspend", reason="等待道路封闭许可")
     [one] = client.get(f"{BASE}/requests/{c}.json").json()
     assert one["status"] == "open" and one["status_notes"] == "等待道路封闭许可"
 

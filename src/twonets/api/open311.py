@@ -51,7 +51,8 @@ from twonets.api.open311_fields import (  # noqa: F401  (re-exported: the mappin
 )
 from twonets.api.open311_format import FORMATS, PREFIX, _lang, _render
 from twonets.core.db import unit_of_work
-from twonets.city import lifecycle, services
+from twonets.city import lifecycle
+from twonets.city import orders as work_orders
 from twonets.city.models import Order
 from twonets.city.reference import reference
 from twonets.core import calendar
@@ -141,7 +142,7 @@ def _search(session: Session, codes: list[str | None], statuses: set[str], start
     found: list[Order] = []
     cursor = None
     while len(found) < MAX_REQUESTS:
-        page = services.list_orders(session, READER, limit=PAGE, cursor=cursor, source="citizen",
+        page = work_orders.list_orders(session, READER, limit=PAGE, cursor=cursor, source="citizen",
                                     category=categories, status=wanted, created_from=start, created_to=end)
         found.extend(page.items)
         if not page.next:
@@ -223,7 +224,7 @@ def _create(request: Request, form: dict[str, str], attributes: dict[str, str]) 
         actor = Actor(id=f"open311:{client}", roles=frozenset({"citizen"}))
 
         def produce() -> tuple[int, list[dict[str, Any]]]:
-            order = services.create_order(session, actor, data)
+            order = work_orders.create_order(session, actor, data)
             reply: dict[str, Any] = {"service_request_id": order.id, "service_notice": _notice(order, _lang(request))}
             if form.get("account_id", "").strip():
                 reply["account_id"] = form["account_id"].strip()

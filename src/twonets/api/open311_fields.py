@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from twonets.api.open311_errors import Open311Error
 from twonets.api.open311_format import PREFIX, _when
-from twonets.city import services
+from twonets.city import orders
 from twonets.city.models import Order, OrderCreate, Reporter
 from twonets.city.reference import Category, reference
 from twonets.core.actor import Actor
@@ -147,12 +147,12 @@ def _request_of(order: Order, note: str | None, lang: str) -> dict[str, Any]:
 
 def _notes(session: Session, public_ids: list[str]) -> dict[str, str | None]:
     """status_notes of many orders, from their timelines read in bulk."""
-    timelines = services.events_by_order(session, public_ids)
+    timelines = orders.events_by_order(session, public_ids)
     return {k: _note([(e.action, e.actor, e.reason, e.data) for e in v]) for k, v in timelines.items()}
 
 
 def _citizen_order(session: Session, public_id: str) -> Order:
-    order = services.get_order(session, READER, public_id)
+    order = orders.get_order(session, READER, public_id)
     if order.source != "citizen":
         raise Open311Error(404, f"No service request {public_id}.")
     return order

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from twonets.api.auth import current_actor
 from twonets.api.deps import get_session, idempotent
-from twonets.city import lifecycle, services
+from twonets.city import lifecycle, orders
 from twonets.city.models import Order, OrderCreate, OrderPage, TickResult, TransitionRequest
 from twonets.core.actor import Actor
 
@@ -22,7 +22,7 @@ Action = Literal[tuple(a for a in lifecycle.ACTIONS if a not in lifecycle.SYSTEM
 def create_order(body: OrderCreate, request: Request, session: Session = Depends(get_session),
                  actor: Actor = Depends(current_actor)):
     def produce():
-        order = services.create_order(session, actor, body)
+        order = orders.create_order(session, actor, body)
         return 201, order.model_dump(mode="json")
 
     return idempotent(session, request, "POST /orders", produce)
@@ -53,20 +53,20 @@ class OrderQuery(BaseModel):
 @router.get("/orders", response_model=OrderPage, summary="List work orders, newest first")
 def list_orders(query: Annotated[OrderQuery, Query()], session: Session = Depends(get_session),
                 actor: Actor = Depends(current_actor)):
-    page = services.list_orders(session, actor, **query.model_dump())
+    page = orders.list_orders(session, actor, **query.model_dump())
     # The page is already a validated OrderPage: serialize it once, without FastAPI re-validating it.
     return Response(page.model_dump_json(), media_type="application/json")
 
 
 @router.get("/orders/{order_id}", response_model=Order, summary="One work order with its timeline")
 def get_order(order_id: str, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)) -> Order:
-    return services.get_order(session, actor, order_id)
+    return orders.get_order(session, actor, order_id)
 
 
 @router.get("/orders/{order_id}/reporter", summary="The reporter's contact in full, for a stated purpose (audited)")
 def reporter_contact(order_id: str, purpose: str = Query(min_length=4, max_length=200, description="why, e.g. 回访 callback"),
                      session: Session = Depends(get_session), actor: Actor = Depends(current_actor)) -> dict:
-    contact, audit_seq = services.reporter_contact(session, actor, order_id, purpose)
+    contact, audit_seq = orders.reporter_contact(session, actor, order_id, purpose)
     return {"order_id": order_id, "name": contact.name, "phone": contact.phone, "audit_seq": audit_seq}
 
 
@@ -76,7 +76,7 @@ def reporter_contact(order_id: str, purpose: str = Query(min_length=4, max_lengt
 def act(order_id: str, action: Action, body: TransitionRequest, request: Request,  # type: ignore[valid-type]
         session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
     def produce():
-        order = services.transition(session, actor, order_id, action, body.reason, **body.data())
+        order = orders.transition(session, actor, order_id, action, body.reason, **body.data())
         return 200, order.model_dump(mode="json")
 
     return idempotent(session, request, f"POST /orders/{order_id}/{action}", produce)
@@ -88,4 +88,4 @@ def run_tick(session: Session = Depends(get_session), actor: Actor = Depends(cur
 
     if not actor.has("dispatcher", "administrator", "system"):
         raise Forbidden("Only the dispatch desk runs the timer by hand.")
-    return services.tick(session)
+    return orders.tick(session)

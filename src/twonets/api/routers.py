@@ -8,7 +8,7 @@ from fastapi import APIRouter
 def all_routers() -> list[APIRouter]:
     from twonets.api import orders, reference, kpi, open311
     from twonets.api import auth, data, home
-    from twonets.api import services
+    from twonets.api import govservices
     from twonets.api import sensing
 
-    return [reference.router, orders.router, kpi.router, open311.router, auth.router, data.router, home.router, services.router, sensing.router]
+    return [reference.router, orders.router, kpi.router, open311.router, auth.router, data.router, home.router, govservices.router, sensing.router]

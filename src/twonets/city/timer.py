@@ -1,4 +1,4 @@
-"""The deadline timer inside the server: `services.tick` every `tick_interval_s` seconds.
+"""The deadline timer inside the server: `orders.tick` every `tick_interval_s` seconds.
 
     app = create_app()
     start_background_timer(app)   # before uvicorn.run(app)
@@ -75,7 +75,7 @@ class BackgroundTimer:
 
 def tick_job(engine) -> Callable[[], Any]:
     def job():
-        from twonets.city.services import tick
+        from twonets.city.orders import tick
         from twonets.core.db import unit_of_work
 
         with unit_of_work(engine) as session:

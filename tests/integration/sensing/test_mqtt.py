@@ -204,7 +204,7 @@ def test_a_killed_worker_loses_no_qos1_message(broker, engine):
 
 
 def test_the_simulator_feeds_the_worker(running):
-    from twonets.city.sensing.simulate import run_simulation
+    from twonets.demo.sensing import run_simulation
 
     engine, worker, root, day = running
     before = _count(engine)

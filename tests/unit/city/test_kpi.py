@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from tests.districts import cell_center, seed_tiny_district
-from twonets.city import kpi, lifecycle, services
+from twonets.city import kpi, lifecycle, orders
 from twonets.city.models import OrderCreate
 from twonets.city.tables import work_order
 from twonets.core.actor import SYSTEM
@@ -22,12 +22,12 @@ def t(day: int, hour: int, minute: int = 0) -> datetime:
 def make(db, when, source, category, where=(0, 0), dx=0.0, **kw):
     lon, lat = cell_center(*where)
     channel = {"auto": "sensor", "proactive": "inspector", "citizen": "phone"}[source]
-    return services.create_order(db, SYSTEM, OrderCreate(source=source, channel=channel, category=category,
+    return orders.create_order(db, SYSTEM, OrderCreate(source=source, channel=channel, category=category,
                                                          description="fixture", lon=lon + dx, lat=lat, **kw), when).id
 
 
 def act(db, oid, action, when, reason=None, **data):
-    return services.transition(db, SYSTEM, oid, action, reason, at=when, **data)
+    return orders.transition(db, SYSTEM, oid, action, reason, at=when, **data)
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def fixture_db(session):
     c3 = make(db, t(24, 9), "citizen", "illegal_parking", (1, 0), dx=0.003)
     act(db, c3, "accept", t(24, 9, 30)); act(db, c3, "resolve", t(24, 10))
     act(db, c3, "callback", t(24, 12), actually_resolved=True, satisfaction="basically_satisfied")
-    services.tick(db, t(25, 0, 30))
+    orders.tick(db, t(25, 0, 30))
     act(db, a2, "resolve", t(25, 9))
     act(db, p1, "resolve", t(30, 10))
     db.commit()
@@ -62,7 +62,7 @@ def fixture_db(session):
 
 def test_kpis_match_the_hand_computed_figures(fixture_db):
     db, ids = fixture_db
-    assert services.get_order(db, SYSTEM, ids["c4"]).master_id == ids["c1"]
+    assert orders.get_order(db, SYSTEM, ids["c4"]).master_id == ids["c1"]
     (row,) = kpi.compute(db, kpi.KpiQuery.parse("2026-11-24", "2026-11-30"))
     assert row.orders == 8
     assert (row.auto_orders, row.auto_same_day, row.same_day_rate) == (2, 1, 0.5)
@@ -85,7 +85,7 @@ def test_kpis_recompute_from_stored_events(fixture_db):
     db, _ = fixture_db
     states = []
     for order_id in db.execute(select(work_order.c.id)).scalars():
-        states.append(lifecycle.replay(services.events_of(db, order_id)))
+        states.append(lifecycle.replay(orders.events_of(db, order_id)))
     (sql_row,) = kpi.compute(db)
     assert kpi.from_states(states) == sql_row
 

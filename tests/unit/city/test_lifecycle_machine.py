@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from tests.districts import cell_center, seed_tiny_district
-from twonets.city import lifecycle, services
+from twonets.city import lifecycle, orders
 from twonets.city.models import OrderCreate
 from twonets.core.actor import Actor
 from twonets.core.calendar import LOCAL_TZ
@@ -81,11 +81,11 @@ class OrderLife(RuleBasedStateMachine):
         channel = {"auto": "sensor", "proactive": "inspector", "citizen": "web"}[source]
         self.source = source
         # A far-away master, always open, to merge into.
-        self.master = services.create_order(self.session, DESK, OrderCreate(
+        self.master = orders.create_order(self.session, DESK, OrderCreate(
             source="citizen", channel="web", category="road_damage", description="master",
             address="其他地方"), self.now).id
         lon, lat = cell_center(1, 1)
-        self.order = services.create_order(self.session, DESK, OrderCreate(
+        self.order = orders.create_order(self.session, DESK, OrderCreate(
             source=source, channel=channel, category="exposed_garbage", description="machine", lon=lon, lat=lat),
             self.now, link_duplicates=False).id  # each example reuses the place; no linking across examples
         self.status = "dispatched"
@@ -99,16 +99,16 @@ class OrderLife(RuleBasedStateMachine):
         expected = oracle_allows(self.status, self.source, action)
         if action == "escalate" and self.level >= 3:
             with pytest.raises(Conflict):
-                services.transition(self.session, DESK, self.order, action, reason, at=self.now, **data)
+                orders.transition(self.session, DESK, self.order, action, reason, at=self.now, **data)
             return
         if not expected:
             with pytest.raises(IllegalTransition) as err:
-                services.transition(self.session, DESK, self.order, action, reason, at=self.now, **data)
+                orders.transition(self.session, DESK, self.order, action, reason, at=self.now, **data)
             assert err.value.status == 409
             allowed = set(err.value.extra["allowed"])
             assert allowed == {a for a in ORACLE[self.status] if oracle_allows(self.status, self.source, a)}
             return
-        order = services.transition(self.session, DESK, self.order, action, reason, at=self.now, **data)
+        order = orders.transition(self.session, DESK, self.order, action, reason, at=self.now, **data)
         if action == "escalate":
             self.level += 1
             assert order.escalation_level == self.level and order.status == self.status
@@ -123,8 +123,8 @@ class OrderLife(RuleBasedStateMachine):
     @rule(hours=st.integers(min_value=1, max_value=200))
     def timer(self, hours):
         self.now += timedelta(hours=hours)
-        services.tick(self.session, self.now)
-        order = services.get_order(self.session, DESK, self.order)
+        orders.tick(self.session, self.now)
+        order = orders.get_order(self.session, DESK, self.order)
         assert order.status == self.status
         self.level = order.escalation_level
         if self.now >= order.due_at:
@@ -134,7 +134,7 @@ class OrderLife(RuleBasedStateMachine):
     @invariant()
     def projection_is_the_replay_of_events(self):
         if hasattr(self, "order"):
-            assert services.replay_matches(self.session, self.order)
+            assert orders.replay_matches(self.session, self.order)
 
     def teardown(self):
         # Leave the database as this example found it, so every example (and Hypothesis'

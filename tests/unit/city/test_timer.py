@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from tests.districts import seed_tiny_district
 from twonets.api.app import create_app
-from twonets.city import services
+from twonets.city import orders
 from twonets.city.models import OrderCreate
 from twonets.city.timer import BackgroundTimer, start_background_timer
 from twonets.core.actor import SYSTEM
@@ -32,7 +32,7 @@ def test_timer_runs_with_the_app_and_flags_overdue_orders(sqlite_engine):
     s = session_factory(sqlite_engine)()
     seed_tiny_district(s)
     created = utcnow() - timedelta(hours=6)  # illegal_parking: 4 calendar hours → overdue now
-    oid = services.create_order(s, SYSTEM, OrderCreate(source="citizen", channel="phone", category="illegal_parking",
+    oid = orders.create_order(s, SYSTEM, OrderCreate(source="citizen", channel="phone", category="illegal_parking",
                                                       description="堵门", address="某路1号"), created).id
     s.commit()
     app = create_app(sqlite_engine)
@@ -44,7 +44,7 @@ def test_timer_runs_with_the_app_and_flags_overdue_orders(sqlite_engine):
         assert wait_until(lambda: timer.runs >= 2)
     assert not timer.running
     s.expire_all()
-    order = services.get_order(s, SYSTEM, oid)
+    order = orders.get_order(s, SYSTEM, oid)
     assert order.flag == "overdue" and order.escalation_level == 1
     assert [e.action for e in order.timeline].count("escalate") == 1  # idempotent across ticks
     s.close()

@@ -50,7 +50,7 @@ def test_demo_seeds_a_district_people_can_sign_in_to(cli_db):
 
     from twonets.api.app import create_app
     from twonets.core.db import default_engine
-    from twonets.seed import DEMO_PASSWORD
+    from twonets.demo.accounts import DEMO_PASSWORD
 
     runner = CliRunner()
     r = runner.invoke(app, ["demo", "--days", "1", "--orders-per-day", "200", "--seed", "3"])

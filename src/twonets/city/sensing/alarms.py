@@ -1,7 +1,7 @@
 """Alarms (告警): a detector firing, persisted, turned into an `auto` work order.
 
 - fire: a new alarm; the work order whose external_ref is the alarm key (detector:thing) and
-  that is still open gets it attached, otherwise `city.services.create_order` opens one
+  that is still open gets it attached, otherwise `city.orders.create_order` opens one
   (source auto, channel sensor, the detector's category and severity, the thing's location);
 - repeat (fired again within the cool-down): the last alarm is active again, nothing new;
 - clear: the alarm is cleared and the order records it (`clear`, a system action) — the
@@ -19,7 +19,7 @@ from typing import Any, Mapping
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
-from twonets.city import services
+from twonets.city import orders
 from twonets.city.models import OrderCreate
 from twonets.city.sensing.definitions import Detector, catalog
 from twonets.city.sensing.detectors import State
@@ -66,7 +66,7 @@ def _create_order(session: Session, detector: Detector, thing, key: str, detail:
         grid_code=thing.grid_code if thing.lon is None else None,
         address=None if (thing.lon is not None or thing.grid_code) else thing.name,
     )
-    return services.create_order(session, SYSTEM, data, at).id
+    return orders.create_order(session, SYSTEM, data, at).id
 
 
 def _publish(session: Session, kind: str, alarm_id: str, detector: Detector, thing, at: datetime,
@@ -121,7 +121,7 @@ def clear(session: Session, detector: Detector, thing, state: State, at: datetim
         when = max(at, updated) if updated is not None else at
         try:
             with session.begin_nested():
-                services.transition(session, SYSTEM, row.order_id, "clear", f"condition cleared: {detail}"[:2000], at=when,
+                orders.transition(session, SYSTEM, row.order_id, "clear", f"condition cleared: {detail}"[:2000], at=when,
                                     alarm=state.alarm_id)
         except DomainError as exc:  # e.g. the order is closed already: the alarm still clears
             log.info("order not marked cleared", order=row.order_id, reason=exc.detail)

@@ -115,7 +115,7 @@ def simulate(
     malformed: float = typer.Option(0.001, help="share of malformed messages"),
 ) -> None:
     """Publish realistic readings to MQTT: diurnal patterns, noise, incidents, a few bad messages."""
-    from twonets.city.sensing.simulate import run_simulation
+    from twonets.demo.sensing import run_simulation
 
     report = run_simulation(n_things=things, rate=rate, duration_s=duration, seed=seed, root=root,
                             incidents=incidents, malformed_share=malformed, progress=True)

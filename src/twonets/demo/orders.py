@@ -1,0 +1,183 @@
+"""The demo: a synthetic district and DAYS of work orders, as the district would have lived them.
+
+    created = run_demo(engine, days=7, seed=7, orders_per_day=None, if_empty=True, console=console)
+
+Each simulated order goes through the same pure functions as a real one
+(`lifecycle.creation_event`, `decide`, `apply`, `timer_events`), in memory and in time order,
+so its stored projection is the replay of its stored events by construction. The timer is
+simulated too: warnings, overdue flags and automatic escalation appear at the moments the
+server's timer would have raised them. Rows are written in bulk (one transaction per day) with
+public ids reserved in blocks: service calls per transition would be far too slow for the
+~200,000 orders of a month.
+
+The mix follows the district's figures: 5,000–8,000 orders a day (fewer on rest days), about
+40% auto-detected, 35% found by inspectors and 25% from citizens; auto orders are mostly
+resolved the same day; some orders are returned and re-dispatched (ping-pong), run late,
+are suspended, escalated, cancelled or merged into a master as duplicates; citizens are
+sometimes dissatisfied or say the problem is not actually resolved (the order reopens); orders
+of the last days are still open. Everything depends only on the seed and the days: one
+`random.Random(seed)`, and the wall clock only to pick "yesterday".
+
+The parts: `demo_mix` (who reports what, and how it goes), `demo_district` (where),
+`demo_life` (one order's life), `simulation` (a day of orders); here, the bulk writing per day
+and the entry point.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from datetime import date, timedelta, timezone
+from typing import Any, Callable
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import Engine, func, insert, select
+from sqlalchemy.orm import Session
+
+from twonets.demo import district as district_mod
+from twonets.city import routing
+from twonets.demo.grids import _District  # noqa: F401  (re-exported: callers import the demo's parts from here)
+from twonets.demo.order_life import _ceil_minute, _Life, _lognormal_minutes, _minutes  # noqa: F401
+from twonets.demo.mix import (  # noqa: F401
+    ALTERNATES, BEHAVIOUR, CANCEL_REASONS, CATEGORY_MIX, CHANNEL_MIX, CREATOR_CHANNEL, DUPLICATE_BOOST,
+    ESCALATE_REASONS, GIVEN, HOURS, MEASURES, PROBLEMS, REOPEN_CHECK, RETURN_REASONS, SOURCE_MIX, SURNAMES,
+    SUSPEND_REASONS, URGENT, URGENT_DEFAULT, Behaviour, _picker,
+)
+from twonets.city.orders import sync_reference
+from twonets.demo.simulation import OPENISH, Simulator, _Spec  # noqa: F401
+from twonets.city.store import event_row as _event_row, values as _values
+from twonets.city.tables import reporter as reporter_t
+from twonets.city.tables import routing_rule, work_order, work_order_event
+from twonets.core import calendar, ids
+from twonets.core.db import unit_of_work
+
+UTC = timezone.utc
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+
+def _cached_router(session: Session) -> Callable[[str, str, str], str]:
+    """routing.route, cached; the grid matters only for categories that have grid rules."""
+    grid_rules = {r for r in session.execute(select(routing_rule.c.category).where(routing_rule.c.grid_code.is_not(None))).scalars()}
+    any_grid = None in grid_rules
+    cache: dict[tuple[str, str, str | None], str] = {}
+
+    def route(category: str, street: str, grid: str) -> str:
+        key = (category, street, grid if any_grid or category in grid_rules else None)
+        if key not in cache:
+            cache[key] = routing.route(session, category, street, key[2])
+        return cache[key]
+
+    return route
+
+
+def _insert_day(session: Session, lives: list[_Life], chunk: int = 2000) -> int:
+    n_events = 0
+    for i in range(0, len(lives), chunk):
+        part = lives[i:i + chunk]
+        order_ids = session.execute(
+            insert(work_order).returning(work_order.c.id, sort_by_parameter_order=True),
+            [_values(life.state) for life in part],
+        ).scalars().all()
+        rows = [_event_row(oid, seq, e) for oid, life in zip(order_ids, part)
+                for seq, e in enumerate(life.events, start=1)]
+        for j in range(0, len(rows), 20000):
+            session.execute(insert(work_order_event), rows[j:j + 20000])
+        n_events += len(rows)
+    return n_events
+
+
+def _reporters(session: Session, specs: list[_Spec]) -> None:
+    with_rep = [s for s in specs if s.reporter]
+    for i in range(0, len(with_rep), 2000):
+        part = with_rep[i:i + 2000]
+        got = session.execute(
+            insert(reporter_t).returning(reporter_t.c.id, sort_by_parameter_order=True),
+            [{"name": s.reporter[0], "phone": s.reporter[1]} for s in part],
+        ).scalars().all()
+        for s, rid in zip(part, got):
+            s.reporter_id = rid
+
+
+def yesterday() -> date:
+    return calendar.local_date(calendar.utcnow()) - timedelta(days=1)
+
+
+def simulate_days(engine: Engine, simulator: Simulator, days: list[date], orders_per_day: int | None,
+                  on_day: Callable[[date, int, int], None] | None = None, *, write_events: bool = True,
+                  with_reporters: bool = True) -> tuple[int, int]:
+    """Simulate and store the given days (one transaction each). Returns (orders, events)."""
+    total_orders = total_events = 0
+    for day in days:
+        n = simulator.volume(day, orders_per_day)
+        specs = simulator.specs(day, n)
+        with unit_of_work(engine) as session:
+            for spec, pid in zip(specs, ids.reserve(session, "WO", calendar.local_midnight(day), len(specs))):
+                spec.public_id = pid
+            if with_reporters:
+                _reporters(session, specs)
+            else:
+                for s in specs:
+                    s.reporter = None
+            simulator.prune(calendar.local_midnight(day) - timedelta(days=1))
+            lives = [simulator.live(spec) for spec in specs]
+            if write_events:
+                n_events = _insert_day(session, lives)
+            else:
+                for i in range(0, len(lives), 2000):
+                    session.execute(insert(work_order), [_values(lf.state) for lf in lives[i:i + 2000]])
+                n_events = 0
+        total_orders += len(lives)
+        total_events += n_events
+        if on_day:
+            on_day(day, len(lives), n_events)
+    return total_orders, total_events
+
+
+def prepare(engine: Engine, seed: int) -> list[dict[str, Any]]:
+    """Reference data and the synthetic district (with its street routing rules)."""
+    with unit_of_work(engine) as session:
+        sync_reference(session)
+        return district_mod.seed_district(session, seed)
+
+
+def run_demo(engine: Engine, *, days: int, seed: int, orders_per_day: int | None = None, if_empty: bool = False,
+             console: Console | None = None, end_day: date | None = None) -> int:
+    """Seed the district and simulate DAYS of orders ending `end_day` (default: yesterday, local).
+    Returns the number of orders created (0 when `if_empty` and orders exist)."""
+    console = console or Console()
+    if days < 1:
+        raise ValueError("days must be at least 1")
+    with unit_of_work(engine) as session:
+        existing = session.execute(select(func.count()).select_from(work_order)).scalar_one()
+    if if_empty and existing:
+        console.print(f"[yellow]demo skipped:[/] the database already holds {existing:,} work orders")
+        return 0
+    started = _time.perf_counter()
+    rows = prepare(engine, seed)
+    end_day = end_day or yesterday()
+    first = end_day - timedelta(days=days - 1)
+    the_days = [first + timedelta(days=i) for i in range(days)]
+    end = calendar.local_midnight(end_day + timedelta(days=1))
+    counts = {lvl: sum(1 for r in rows if r["level"] == lvl) for lvl in ("street", "community", "grid")}
+    console.print(f"district: {counts['street']} streets, {counts['community']} communities, "
+                  f"{counts['grid']} grids, {rows[0]['area_km2']:.1f} km² (seed {seed})")
+    with unit_of_work(engine) as session:
+        router = _cached_router(session)
+        simulator = Simulator(rows, seed, router, end)
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=console) as progress:
+            task = progress.add_task("simulating days", total=days, info="")
+            totals = {"orders": 0, "events": 0}
+
+            def on_day(day: date, n: int, ev: int) -> None:
+                totals["orders"] += n
+                totals["events"] += ev
+                progress.update(task, advance=1, info=f"{day} · {totals['orders']:,} orders · {totals['events']:,} events")
+
+            orders, events = simulate_days(engine, simulator, the_days, orders_per_day, on_day)
+    took = _time.perf_counter() - started
+    console.print(f"[green]demo:[/] {orders:,} work orders and {events:,} events from {first} to {end_day} "
+                  f"in {took:.1f} s")
+    return orders

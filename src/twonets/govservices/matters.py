@@ -1,0 +1,409 @@
+"""The matter catalogue (事项目录): 564 matters across the 29 departments.
+
+About 40 matters are written out in full under `definitions/matters/*.yaml` (form, materials
+with their source, rule, licence); the rest are generated catalogue entries with guides, the
+same for every seed. `sync(session)` mirrors the catalogue into `svc_matter`, the source of
+truth afterwards (imports change it); `search` serves `GET /api/v1/matters`; `export_*` and
+`import_*` move the catalogue as JSON or CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+import jsonschema
+from pydantic import ConfigDict, ValidationError
+from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from twonets.core import definitions
+from twonets.core.calendar import utcnow
+from twonets.core.errors import InvalidInput, NotFound
+from twonets.govservices import rules
+from twonets.govservices.models import MATTER_TYPES, Matter, MatterFile
+from twonets.govservices.tables import svc_matter
+
+DEFINITIONS = Path(__file__).with_name("definitions") / "matters"
+TOTAL = 564
+CROSS_REGION = 52
+NO_APPLICATION = 24
+
+
+class _MatterFile(MatterFile):
+    model_config = ConfigDict(extra="allow", frozen=True)  # `x-…` keys hold YAML anchors
+
+
+def _departments() -> dict[str, Any]:
+    from twonets.city.reference import reference
+
+    return reference().departments
+
+
+def _check(matter: Matter, path: Path, known_datasets: set[str] | None) -> None:
+    def fail(reason: str) -> None:
+        raise definitions.DefinitionError(path, None, f"{matter.code}: {reason}")
+
+    if matter.department not in _departments():
+        fail(f"unknown department {matter.department!r}")
+    if matter.rule and matter.rule not in rules.tables():
+        fail(f"unknown rule {matter.rule!r}")
+    if known_datasets is not None:
+        for ds in matter.datasets:
+            if ds not in known_datasets:
+                fail(f"unknown dataset {ds!r}")
+    try:
+        jsonschema.Draft202012Validator.check_schema(matter.form)
+    except jsonschema.SchemaError as exc:
+        fail(f"form is not a valid JSON Schema: {exc.message}")
+
+
+def load_full(directory: Path = DEFINITIONS) -> list[Matter]:
+    """The matters written out in full; a bad definition names file, line and reason."""
+    from twonets.govservices.registries import dataset_codes
+
+    known = dataset_codes()
+    out: list[Matter] = []
+    seen: set[str] = set()
+    for path in sorted(directory.glob("*.yaml")):
+        for m in definitions.load(path, _MatterFile).matters:
+            _check(m, path, known)
+            if m.code in seen:
+                raise definitions.DefinitionError(path, None, f"duplicate matter code {m.code}")
+            seen.add(m.code)
+            out.append(m)
+    return out
+
+
+# --- generated catalogue entries ----------------------------------------------------------
+
+_TOPICS = [
+    ("资质认定", "qualification", "administrative_licence"),
+    ("许可延续", "licence renewal", "administrative_licence"),
+    ("许可变更", "licence change", "administrative_licence"),
+    ("许可注销", "licence cancellation", "administrative_licence"),
+    ("备案", "filing", "other"),
+    ("登记", "registration", "administrative_registration"),
+    ("证明开具", "certificate", "public_service"),
+    ("信息查询", "record enquiry", "public_service"),
+    ("补贴申领", "subsidy", "administrative_benefit"),
+    ("奖励申报", "award", "administrative_benefit"),
+    ("确认", "confirmation", "administrative_confirmation"),
+    ("费用缴纳", "fee payment", "administrative_payment"),
+    ("年度报告", "annual report", "other"),
+    ("证件补办", "reissue", "public_service"),
+    ("咨询服务", "advice", "public_service"),
+    ("投诉受理", "complaint", "public_service"),
+    ("检查申请", "inspection", "administrative_confirmation"),
+    ("临时许可", "temporary permit", "administrative_licence"),
+    ("核验", "verification", "administrative_confirmation"),
+    ("服务预约", "appointment", "public_service"),
+]
+
+
+@lru_cache(maxsize=1)
+def catalogue() -> tuple[Matter, ...]:
+    """All 564 matters: those written out in full, then generated entries, department by
+    department (deterministic: no randomness, no clock)."""
+    full = load_full()
+    departments = list(_departments().values())
+    per_dept: dict[str, int] = {}
+    for m in full:
+        n = int(m.code.rsplit("-", 1)[1])
+        per_dept[m.department] = max(per_dept.get(m.department, 0), n)
+    out = list(full)
+    i = 0
+    cross = sum(1 for m in full if m.cross_region)
+    grants = sum(1 for m in full if m.no_application)
+    while len(out) < TOTAL:
+        dept = departments[i % len(departments)]
+        topic_zh, topic_en, mtype = _TOPICS[(i // len(departments)) % len(_TOPICS)]
+        n = per_dept.get(dept.code, 0) + 1
+        per_dept[dept.code] = n
+        company = i % 3 == 0
+        cross_region = cross < CROSS_REGION and i % 9 == 4
+        no_application = grants < NO_APPLICATION and mtype == "administrative_benefit" and not company
+        cross += cross_region
+        grants += no_application
+        statutory = (5, 10, 15, 20, 30)[i % 5]
+        out.append(
+            Matter(
+                code=f"{dept.code.upper()}-{n:03d}",
+                name_zh=f"{dept.name_zh}{'企业' if company else '个人'}{topic_zh}（第{n}项）",
+                name_en=f"{dept.name_en}: {'company' if company else 'personal'} {topic_en} ({n})",
+                department=dept.code,
+                type=mtype,
+                subject="company" if company else "person",
+                legal_basis=f"{dept.name_zh}权力清单第{n}项",
+                conditions=["符合法律法规规定的条件"],
+                materials=[
+                    {"code": "application_form", "name_zh": "申请表", "name_en": "Application form", "source": "upload"}
+                ],
+                statutory_days=statutory,
+                promised_days=max(1, statutory // 2),
+                channels=("both", "online", "hall")[i % 3],
+                processing="review",
+                cross_region=cross_region,
+                no_application=no_application,
+                form={"type": "object", "properties": {"note": {"type": "string", "maxLength": 500, "title": "说明"}}},
+                keywords=[topic_zh, topic_en],
+                full=False,
+            )
+        )
+        i += 1
+    return tuple(out)
+
+
+# --- storage ------------------------------------------------------------------------------
+
+
+def _row(m: Matter, at: datetime) -> dict[str, Any]:
+    text = " ".join([m.code, m.name_zh, m.name_en, m.department, *m.keywords]).lower()
+    return {
+        "code": m.code,
+        "name_zh": m.name_zh,
+        "name_en": m.name_en,
+        "department": m.department,
+        "type": m.type,
+        "subject": m.subject,
+        "processing": m.processing,
+        "channels": m.channels,
+        "cross_region": m.cross_region,
+        "no_application": m.no_application,
+        "promised_days": m.promised_days,
+        "statutory_days": m.statutory_days,
+        "full": m.full,
+        "search_text": text,
+        "spec": m.model_dump(mode="json"),
+        "updated_at": at,
+    }
+
+
+def upsert(session: Session, items: Iterable[Matter], *, at: datetime | None = None) -> dict[str, int]:
+    at = at or utcnow()
+    items = list(items)
+    existing = {
+        code: spec
+        for code, spec in session.execute(select(svc_matter.c.code, svc_matter.c.spec).where(svc_matter.c.code.in_([m.code for m in items])))
+    } if len(items) < 900 else {code: spec for code, spec in session.execute(select(svc_matter.c.code, svc_matter.c.spec))}
+    new = [_row(m, at) for m in items if m.code not in existing]
+    if new:
+        session.execute(insert(svc_matter), new)
+    changed = 0
+    for m in items:
+        if m.code in existing and existing[m.code] != m.model_dump(mode="json"):
+            session.execute(update(svc_matter).where(svc_matter.c.code == m.code).values(**_row(m, at)))
+            changed += 1
+    return {"created": len(new), "updated": changed, "total": len(items)}
+
+
+def sync(session: Session, *, at: datetime | None = None) -> dict[str, int]:
+    """Mirror the catalogue (definitions + generated entries) into `svc_matter`."""
+    return upsert(session, catalogue(), at=at)
+
+
+_cache: dict[tuple[str, str, datetime], Matter] = {}
+
+
+_STAMP = select(svc_matter.c.updated_at).where(svc_matter.c.code == bindparam("code"))
+_SPEC = select(svc_matter.c.spec).where(svc_matter.c.code == bindparam("code"))
+
+
+def get(session: Session, code: str) -> Matter:
+    """A matter from the catalogue table (its parsed definition cached per change)."""
+    stamp = session.execute(_STAMP, {"code": code}).scalar()
+    if stamp is None:
+        raise NotFound(f"no matter {code!r} in the catalogue")
+    key = (str(session.get_bind().url), code, stamp)
+    hit = _cache.get(key)
+    if hit is None:
+        if len(_cache) > 4096:
+            _cache.clear()
+        hit = _cache[key] = Matter.model_validate(session.execute(_SPEC, {"code": code}).scalar_one())
+    return hit
+
+
+def summary(row) -> dict[str, Any]:
+    return {
+        "code": row.code,
+        "name_zh": row.name_zh,
+        "name_en": row.name_en,
+        "department": row.department,
+        "type": row.type,
+        "subject": row.subject,
+        "processing": row.processing,
+        "channels": row.channels,
+        "cross_region": bool(row.cross_region),
+        "no_application": bool(row.no_application),
+        "promised_days": row.promised_days,
+        "statutory_days": row.statutory_days,
+        "full": bool(row.full),
+    }
+
+
+def detail(m: Matter) -> dict[str, Any]:
+    return {
+        "code": m.code,
+        "name_zh": m.name_zh,
+        "name_en": m.name_en,
+        "department": m.department,
+        "type": m.type,
+        "subject": m.subject,
+        "full": m.full,
+        "guide": m.guide(),
+        "form": m.form,
+        "prefill": dict(m.prefill),
+        "rule": m.rule,
+        "licence": m.licence.model_dump() if m.licence else None,
+        "keywords": list(m.keywords),
+    }
+
+
+def search(
+    session: Session,
+    *,
+    q: str | None = None,
+    department: str | None = None,
+    type: str | None = None,
+    subject: str | None = None,
+    processing: str | None = None,
+    channel: str | None = None,
+    cross_region: bool | None = None,
+    no_application: bool | None = None,
+    full: bool | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Matters in code order; `cursor` is the last code of the previous page."""
+    t = svc_matter
+    stmt = select(t).order_by(t.c.code).limit(limit + 1)
+    if q:
+        like = f"%{q.strip().lower()}%"
+        stmt = stmt.where(or_(t.c.search_text.like(like), t.c.name_zh.like(f"%{q.strip()}%")))
+    if department:
+        stmt = stmt.where(t.c.department == department)
+    if type:
+        if type not in MATTER_TYPES:
+            raise InvalidInput(f"unknown type {type!r}", errors=[{"field": "type", "message": f"use {', '.join(MATTER_TYPES)}"}])
+        stmt = stmt.where(t.c.type == type)
+    if subject:
+        stmt = stmt.where(t.c.subject == subject)
+    if processing:
+        stmt = stmt.where(t.c.processing == processing)
+    if channel:
+        stmt = stmt.where(t.c.channels.in_([channel, "both"]))
+    for col, value in ((t.c.cross_region, cross_region), (t.c.no_application, no_application), (t.c.full, full)):
+        if value is not None:
+            stmt = stmt.where(col.is_(value))
+    if cursor:
+        stmt = stmt.where(t.c.code > cursor)
+    rows = list(session.execute(stmt))
+    page = [summary(r) for r in rows[:limit]]
+    return page, (page[-1]["code"] if len(rows) > limit else None)
+
+
+def count(session: Session) -> int:
+    return session.execute(select(func.count()).select_from(svc_matter)).scalar_one()
+
+
+def power_list(session: Session, department: str) -> list[str]:
+    """The matters a department is responsible for (its power list)."""
+    return list(session.execute(select(svc_matter.c.code).where(svc_matter.c.department == department).order_by(svc_matter.c.code)).scalars())
+
+
+# --- import / export ----------------------------------------------------------------------
+
+CSV_COLUMNS = [
+    "code", "name_zh", "name_en", "department", "type", "subject", "legal_basis", "conditions", "fee_yuan",
+    "statutory_days", "promised_days", "channels", "processing", "cross_region", "no_application", "keywords",
+]
+
+
+def all_matters(session: Session) -> list[Matter]:
+    return [Matter.model_validate(s) for s in session.execute(select(svc_matter.c.spec).order_by(svc_matter.c.code)).scalars()]
+
+
+def export_json(session: Session) -> str:
+    return json.dumps([m.model_dump(mode="json") for m in all_matters(session)], ensure_ascii=False, indent=1)
+
+
+def export_csv(session: Session) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS)
+    w.writeheader()
+    for m in all_matters(session):
+        d = m.model_dump(mode="json")
+        row = {k: d[k] for k in CSV_COLUMNS}
+        row["conditions"] = "；".join(m.conditions)
+        row["keywords"] = ";".join(m.keywords)
+        row["cross_region"] = "true" if m.cross_region else "false"
+        row["no_application"] = "true" if m.no_application else "false"
+        w.writerow(row)
+    return buf.getvalue()
+
+
+def _validated(raw: list[dict[str, Any]], where: str) -> list[Matter]:
+    out: list[Matter] = []
+    errors: list[dict[str, str]] = []
+    known_depts = _departments()
+    for i, item in enumerate(raw):
+        try:
+            m = Matter.model_validate(item)
+        except ValidationError as exc:
+            errors.extend(
+                {"field": f"{where}[{i}]." + ".".join(map(str, e["loc"])), "message": e["msg"]} for e in exc.errors()
+            )
+            continue
+        if m.department not in known_depts:
+            errors.append({"field": f"{where}[{i}].department", "message": f"unknown department {m.department!r}"})
+        if m.rule and m.rule not in rules.tables():
+            errors.append({"field": f"{where}[{i}].rule", "message": f"unknown rule {m.rule!r}"})
+        out.append(m)
+    if errors:
+        raise InvalidInput(f"{len(errors)} error(s) in the imported catalogue", errors=errors[:50])
+    return out
+
+
+def import_json(session: Session, text: str, *, at: datetime | None = None) -> dict[str, int]:
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"not valid JSON: {exc}") from None
+    if isinstance(raw, dict):
+        raw = raw.get("matters", raw.get("items"))
+    if not isinstance(raw, list):
+        raise InvalidInput("expected a list of matters")
+    return upsert(session, _validated(raw, "matters"), at=at)
+
+
+def import_csv(session: Session, text: str, *, at: datetime | None = None) -> dict[str, int]:
+    """Rows add or update catalogue entries; a row for a matter written out in full keeps its
+    form, materials, rule and licence and changes only the guide columns."""
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [c for c in ("code", "name_zh", "name_en", "department", "type") if c not in (reader.fieldnames or [])]
+    if missing:
+        raise InvalidInput(f"CSV lacks column(s) {', '.join(missing)}", errors=[{"field": c, "message": "missing column"} for c in missing])
+    existing = {code: spec for code, spec in session.execute(select(svc_matter.c.code, svc_matter.c.spec))}
+    raw: list[dict[str, Any]] = []
+    for row in reader:
+        item: dict[str, Any] = dict(existing.get(row.get("code") or "", {}))
+        for k, v in row.items():
+            if k not in CSV_COLUMNS or v is None or v == "":
+                continue
+            if k == "conditions":
+                item[k] = [c for c in v.replace(";", "；").split("；") if c]
+            elif k == "keywords":
+                item[k] = [c for c in v.split(";") if c]
+            elif k in ("cross_region", "no_application"):
+                item[k] = v.strip().lower() in ("1", "true", "yes", "y")
+            else:
+                item[k] = v
+        if row.get("code") not in existing:
+            item.setdefault("full", False)
+        raw.append(item)
+    return upsert(session, _validated(raw, "rows"), at=at)
