@@ -28,7 +28,8 @@ from twonets.core import calendar, ids
 from twonets.core.actor import Actor
 from twonets.core.config import settings
 from twonets.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from twonets.core.events import publish_after_commit
+from twonets.city.events import OrderChanged
+from twonets.core.events import queue as queue_event
 from twonets.data import masking
 
 
@@ -144,8 +145,8 @@ def create_order(session: Session, actor: Actor, data: OrderCreate, at: datetime
     order_id = session.execute(_INSERT_ORDER, store.values(state)).scalar_one()
     session.execute(_INSERT_EVENTS, [store.event_row(order_id, i + 1, e) for i, e in enumerate(events)])
     for e in events:
-        publish_after_commit(session, "order", {"id": state.public_id, "action": e.action, "status": e.to_status,
-                                                "department": state.department, "at": e.at.isoformat()})
+        queue_event(session, OrderChanged(state.public_id, e.action, e.to_status, state.department,
+                                            e.at.isoformat(), state.source, state.category))
     return _to_order(state, data.reporter if reporter_id else None, masked=True)
 
 
