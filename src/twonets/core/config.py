@@ -21,6 +21,7 @@ class Settings:
     # Share of the time limit after which an order is flagged "warning".
     warning_share: float = 0.75
     tick_interval_s: float = 60.0
+    serve_timer: bool = True  # `twonets serve` runs the deadline timer in each server process
     log_level: str = "INFO"
     log_json: bool = True
     # Data foundation: the system's Ed25519 key (audit checkpoints, JWTs) lives under key_dir,
@@ -43,6 +44,7 @@ def load_settings() -> Settings:
         duplicate_window_h=_float("TWONETS_DUPLICATE_WINDOW_H", 24.0),
         warning_share=_float("TWONETS_WARNING_SHARE", 0.75),
         tick_interval_s=_float("TWONETS_TICK_INTERVAL_S", 60.0),
+        serve_timer=env.get("TWONETS_SERVE_TIMER", "1") not in ("0", "false", "no"),
         log_level=env.get("TWONETS_LOG_LEVEL", "INFO"),
         log_json=env.get("TWONETS_LOG_JSON", "1") not in ("0", "false", "no"),
         key_dir=env.get("TWONETS_KEY_DIR") or "./var/keys",

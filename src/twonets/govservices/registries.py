@@ -7,7 +7,7 @@ added from `definitions/registries.yaml` through `twonets.data.catalogue.create`
 by its department; a matter's department reads it under a grant (unmasked: the applicant sees
 their own data), asked for with `twonets.data.sharing` and approved by the system.
 
-`elicences` is served from the licences this package issues (`register_source`), so a licence
+`elicences` is served from the licences this package issues (`licence_records`, registered by `twonets.bootstrap`), so a licence
 used as a material is read through the access service like any other dataset.
 """
 
@@ -105,7 +105,7 @@ def ensure_grants(session: Session, pairs: set[tuple[str, str]] | None = None, *
 # --- elicences served from issued licences ------------------------------------------------
 
 
-def _licence_source(
+def licence_records(
     session: Session, ds: Dataset, subject_ids: Sequence[str] | None, filters: Mapping[str, str] | None, limit: int
 ) -> list[access.SourceRecord]:
     from twonets.govservices.licences import registry_records
@@ -113,7 +113,7 @@ def _licence_source(
     return registry_records(session, subject_ids, filters, limit)
 
 
-def _application_source(
+def application_records(
     session: Session, ds: Dataset, subject_ids: Sequence[str] | None, filters: Mapping[str, str] | None, limit: int
 ) -> list[access.SourceRecord]:
     """The `applications` dataset (办件), served from the services' own table."""
@@ -136,10 +136,3 @@ def _application_source(
         }))
     return out
 
-
-def install_sources() -> None:
-    access.register_source("elicences", _licence_source)
-    access.register_source("applications", _application_source)
-
-
-install_sources()
