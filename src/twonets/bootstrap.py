@@ -24,6 +24,7 @@ from typing import Any, Callable
 
 from sqlalchemy.orm import Session
 
+from twonets import metrics
 from twonets.city import events as city_events
 from twonets.city import reference, reporters
 from twonets.city.sensing import definitions as sensing_definitions
@@ -42,18 +43,12 @@ SOURCES: dict[str, access.Source] = {
 }
 
 
-def _domain_metrics() -> dict[type, list[Callable[[Any], None]]]:
-    from twonets.api import metrics  # the adapter that counts them, imported only when wired
-
-    return {
-        city_events.OrderChanged: [metrics.count_order],
-        city_events.AlarmRaised: [metrics.count_alarm],
-        govservices_events.ApplicationChanged: [metrics.count_application],
-    }
-
-
 # event class -> handlers, called after the outermost commit of the work that raised it
-HANDLERS: Callable[[], dict[type, list[Callable[[Any], None]]]] = _domain_metrics
+HANDLERS: dict[type, list[Callable[[Any], None]]] = {
+    city_events.OrderChanged: [metrics.count_order],
+    city_events.AlarmRaised: [metrics.count_alarm],
+    govservices_events.ApplicationChanged: [metrics.count_application],
+}
 
 _lock = threading.Lock()
 _started = False
@@ -83,7 +78,7 @@ def start() -> None:
         load_definitions()
         for code, source in SOURCES.items():
             access.register_source(code, source)
-        for event_type, handlers in HANDLERS().items():
+        for event_type, handlers in HANDLERS.items():
             for handler in handlers:
                 events.subscribe(event_type, handler)
         _started = True

@@ -30,7 +30,7 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = typer.Argument("heads")) -> None:
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
     """Migrate the database to the latest schema and load the reference data."""
     from twonets.core.config import settings
     from twonets.core.db import unit_of_work, upgrade
@@ -200,8 +200,10 @@ def _mount() -> None:
     app.add_typer(audit_app, name="audit")
     app.add_typer(users_app, name="users")
     app.add_typer(catalogue_app, name="catalogue")
-    from twonets.city.sensing.cli import ingest, sensing_app, simulate
+    from twonets.city.sensing.cli import ingest, sensing_app
+    from twonets.demo.cli import simulate
 
+    sensing_app.command("simulate")(simulate)
     app.add_typer(sensing_app, name="sensing")
     app.command("ingest", help="Backfill readings from a CSV/Parquet file (= twonets sensing ingest).")(ingest)
     app.command("simulate", help="Publish simulated readings to MQTT (= twonets sensing simulate).")(simulate)

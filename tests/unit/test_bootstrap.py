@@ -28,7 +28,7 @@ def test_importing_registers_nothing_and_start_wires_sources_and_handlers_once()
     assert got["after"] == ["applications", "business_tags", "elicences", "work_orders"]
     from twonets import bootstrap
 
-    assert got["typed_after"] == sum(len(h) for h in bootstrap.HANDLERS().values()) > 0
+    assert got["typed_after"] == sum(len(h) for h in bootstrap.HANDLERS.values()) > 0
     assert got["sizes"]["departments"] == 29 and got["sizes"]["detectors"] == 12 and got["sizes"]["matters"] > 0
 
 

@@ -9,7 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from sqlalchemy import Engine, text
 
 from twonets import __version__
-from twonets.api import metrics as domain_metrics
+from twonets import metrics as domain_metrics
 from twonets.api import problems
 from twonets.api.security import install_security
 from twonets.core.config import settings

@@ -40,9 +40,9 @@ class _MatterFile(MatterFile):
 
 
 def _departments() -> dict[str, Any]:
-    from twonets.city.reference import reference
+    from twonets.data.departments import departments
 
-    return reference().departments
+    return departments()
 
 
 def _check(matter: Matter, path: Path, known_datasets: set[str] | None) -> None:

@@ -1,4 +1,4 @@
-"""Domain metrics for `/metrics`, counted from the domain events (wired in `twonets.bootstrap`).
+"""Domain metrics for `/metrics`, counted from the domain events (wired in `twonets.bootstrap`; served by the API).
 
 Counters are per process (each server worker and the sensing worker count the work they did),
 as Prometheus expects: sum them across instances in the query.
