@@ -97,6 +97,16 @@ def find_duplicate(session: Session, category: str, lon: float | None, lat: floa
     return best.public_id
 
 
+def _refuse_outside(session: Session, data: OrderCreate, place: spatial.Place | None) -> None:
+    """A person's report at a point outside every grid of the district's map is refused, unless an
+    address says where the problem is (the dispatcher places it). A district with no map yet cannot
+    tell, and accepts; so do auto orders, whose devices were registered by the departments."""
+    if place is None and data.source != "auto" and not data.address and spatial.grid_index(session).tree is not None:
+        raise InvalidInput(
+            f"({data.lon}, {data.lat}) is outside the district; give a point inside it, an address or a grid_code.",
+            errors=[{"field": "lon", "message": "outside the district"}])
+
+
 def create_order(session: Session, actor: Actor, data: OrderCreate, at: datetime | None = None,
                  *, link_duplicates: bool = True) -> Order:
     at = at or calendar.utcnow()
@@ -115,6 +125,7 @@ def create_order(session: Session, actor: Actor, data: OrderCreate, at: datetime
         place = spatial.place_of_grid(session, data.grid_code)
     elif data.lon is not None:
         place = spatial.locate(session, data.lon, data.lat)
+        _refuse_outside(session, data, place)
     reporter_id = None
     if data.reporter and (data.reporter.name or data.reporter.phone):
         reporter_id = session.execute(

@@ -33,6 +33,9 @@ class Settings:
     access_token_ttl_s: float = 900.0
     refresh_token_ttl_s: float = 14 * 86400.0
     audit_checkpoint_every: int = 1000
+    # Where links this server hands out (Open311 media_url) point; empty: the request's own base URL.
+    public_base_url: str = ""
+    media_dir: str = "./var/media"  # stored photos, served at /media/{key}
     extra: dict = field(default_factory=dict)
 
 
@@ -54,6 +57,8 @@ def load_settings() -> Settings:
         access_token_ttl_s=_float("TWONETS_ACCESS_TOKEN_TTL_S", 900.0),
         refresh_token_ttl_s=_float("TWONETS_REFRESH_TOKEN_TTL_S", 14 * 86400.0),
         audit_checkpoint_every=int(_float("TWONETS_AUDIT_CHECKPOINT_EVERY", 1000)),
+        public_base_url=(env.get("TWONETS_PUBLIC_BASE_URL") or "").rstrip("/"),
+        media_dir=env.get("TWONETS_MEDIA_DIR") or "./var/media",
     )
 
 
