@@ -37,9 +37,11 @@ def load_definitions(session) -> None:
     """Reference data and catalogue entries from the definitions, into their tables (idempotent)."""
     from twonets.city.orders import sync_reference
     from twonets.data.catalogue import sync_definitions
+    from twonets.govservices.catalogue import sync_definitions as sync_services
 
     sync_reference(session)
     sync_definitions(session)
+    sync_services(session)  # base-registry datasets, written-out matters, decision-table versions
 
 
 @db_app.command("downgrade")
@@ -126,7 +128,7 @@ def demo(days: int = typer.Option(30, min=1, max=400, help="days of orders to si
     if created:
         from twonets.demo.govservices import seed_services
 
-        with console.status("government services: registries, 564 matters, applications…"):
+        with console.status("government services: registries, matters (written out + imported list), applications…"):
             summary = seed_services(default_engine(), seed, days=days)
         records = sum(summary.get("records", {}).values())
         apps = summary.get("applications", {}).get("applications", 0)

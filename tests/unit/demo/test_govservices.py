@@ -18,7 +18,7 @@ from tests.unit.govservices.support import local
 
 def test_example_forms_are_valid():
     rng = random.Random(1)
-    for m in matters.catalogue():
+    for m in matters.written_out():
         assert forms.form_errors(m, example(m.form, rng)) == [], m.code
 
 
