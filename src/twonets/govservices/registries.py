@@ -28,6 +28,7 @@ from twonets.core.calendar import utcnow
 from twonets.data import access, catalogue, sharing
 from twonets.data.models import Dataset, DatasetSpec
 from twonets.data.tables import data_dataset, data_grant
+from twonets.govservices.licences import registry_records
 from twonets.govservices.tables import svc_application
 
 REGISTRIES_FILE = Path(__file__).with_name("definitions") / "registries.yaml"
@@ -101,8 +102,6 @@ def ensure_grants(session: Session, pairs: set[tuple[str, str]], *, at: datetime
 def _licence_source(
     session: Session, ds: Dataset, subject_ids: Sequence[str] | None, filters: Mapping[str, str] | None, limit: int
 ) -> list[access.SourceRecord]:
-    from twonets.govservices.licences import registry_records
-
     return registry_records(session, subject_ids, filters, limit)
 
 
