@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from twonets.cli import app as cli
 from twonets.core.actor import SYSTEM
 from twonets.core.db import default_engine, session_factory
+from twonets.core.errors import InvalidInput, NotFound
 from twonets.data import catalogue, identity
 from twonets.demo.govservices import MATTER_LIST
 from twonets.govservices import matter_list, matters
@@ -187,3 +188,27 @@ def test_a_bad_mapping_or_file_is_exit_2(upgraded, tmp_path):
     shutil.copy(MATTER_LIST, copied)
     r = runner.invoke(cli, ["matters", "import", str(copied)])
     assert r.exit_code == 2 and "--mapping" in r.output
+
+
+def test_a_matter_written_out_later_supersedes_its_imported_entry(upgraded, monkeypatch):
+    assert runner.invoke(cli, ["matters", "import", str(MATTER_LIST), "--mapping", MAPPING]).exit_code == 0
+    item = "511A0138000000-511602000000-000-115113010833722043-1-00"
+    with session_factory(upgraded)() as s:
+        imported = next(m for m in matters.all_matters(s) if m.item_code == item)
+        before = matters.count(s)
+        # the district writes the matter out (with its national item code) and upgrades
+        written = matters.written_out()[0].model_copy(update={"item_code": item})
+        monkeypatch.setattr(matters, "written_out", lambda: (written, *matters.load_full()[1:]))
+        matters.sync(s)
+        assert matters.get(s, written.code).item_code == item and matters.count(s) == before - 1
+        with pytest.raises(NotFound):
+            matters.get(s, imported.code)
+        again = matter_list.import_file(s, MATTER_LIST, matter_list.GUANGAN_MAPPING)
+        assert {"item_code": item, "matter": written.code}.items() <= next(w for w in again["written_out"] if w["item_code"] == item).items()
+        assert again["created"] == 0 and matters.count(s) == before - 1
+        # an export/import of matters cannot give one item code to two matters (a 4xx, not a 500)
+        other = next(m for m in matters.all_matters(s) if m.item_code and m.code != written.code)
+        clash = other.model_dump(mode="json") | {"item_code": item}
+        with pytest.raises(InvalidInput) as exc:
+            matters.import_json(s, json.dumps([clash]))
+        assert "item_code" in exc.value.errors[0]["field"]

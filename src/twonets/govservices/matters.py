@@ -20,7 +20,7 @@ from typing import Any, Iterable
 
 import jsonschema
 from pydantic import ConfigDict, ValidationError
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from twonets.core import definitions
@@ -77,7 +77,9 @@ def load_full(directory: Path = DEFINITIONS) -> list[Matter]:
             _check(m, path, known)
             if m.code in seen:
                 raise definitions.DefinitionError(path, None, f"duplicate matter code {m.code}")
-            seen.add(m.code)
+            if m.item_code and m.item_code in seen:
+                raise definitions.DefinitionError(path, None, f"{m.code}: item code {m.item_code} is another matter's")
+            seen.update(filter(None, (m.code, m.item_code)))
             out.append(m)
     return out
 
@@ -135,8 +137,14 @@ def upsert(session: Session, items: Iterable[Matter], *, at: datetime | None = N
 
 
 def sync(session: Session, *, at: datetime | None = None) -> dict[str, int]:
-    """Mirror the written-out matters into `svc_matter` (imported rows are left as they are)."""
-    return upsert(session, written_out(), at=at)
+    """Mirror the written-out matters into `svc_matter`. Imported rows are left as they are,
+    except one that a written-out matter now supersedes (the same national item code): it
+    goes, as applications to imported matters are refused there is nothing that refers to it."""
+    full = written_out()
+    items = [m.item_code for m in full if m.item_code]
+    if items:
+        session.execute(delete(svc_matter).where(and_(svc_matter.c.item_code.in_(items), svc_matter.c.full.is_(False))))
+    return upsert(session, full, at=at)
 
 
 _cache: dict[tuple[str, str, datetime], Matter] = {}
@@ -283,7 +291,7 @@ def export_csv(session: Session) -> str:
     return buf.getvalue()
 
 
-def _validated(raw: list[dict[str, Any]], where: str) -> list[Matter]:
+def _validated(session: Session, raw: list[dict[str, Any]], where: str) -> list[Matter]:
     out: list[Matter] = []
     errors: list[dict[str, str]] = []
     known_depts = _departments()
@@ -300,6 +308,14 @@ def _validated(raw: list[dict[str, Any]], where: str) -> list[Matter]:
         if m.rule and m.rule not in rules.tables():
             errors.append({"field": f"{where}[{i}].rule", "message": f"unknown rule {m.rule!r}"})
         out.append(m)
+    holders: dict[str, str] = {}
+    for i, m in enumerate(out):
+        if m.item_code and holders.setdefault(m.item_code, m.code) != m.code:
+            errors.append({"field": f"{where}[{i}].item_code", "message": f"{m.item_code} is also {holders[m.item_code]}'s"})
+    if holders:
+        for code, item in session.execute(select(svc_matter.c.code, svc_matter.c.item_code).where(svc_matter.c.item_code.in_(list(holders)))):
+            if holders[item] != code:
+                errors.append({"field": f"{where}.item_code", "message": f"{item} is already matter {code}'s"})
     if errors:
         raise InvalidInput(f"{len(errors)} error(s) in the imported catalogue", errors=errors[:50])
     return out
@@ -314,7 +330,7 @@ def import_json(session: Session, text: str, *, at: datetime | None = None) -> d
         raw = raw.get("matters", raw.get("items"))
     if not isinstance(raw, list):
         raise InvalidInput("expected a list of matters")
-    return upsert(session, _validated(raw, "matters"), at=at)
+    return upsert(session, _validated(session, raw, "matters"), at=at)
 
 
 def import_csv(session: Session, text: str, *, at: datetime | None = None) -> dict[str, int]:
@@ -342,4 +358,4 @@ def import_csv(session: Session, text: str, *, at: datetime | None = None) -> di
         if row.get("code") not in existing:
             item.setdefault("full", False)
         raw.append(item)
-    return upsert(session, _validated(raw, "rows"), at=at)
+    return upsert(session, _validated(session, raw, "rows"), at=at)
