@@ -32,7 +32,8 @@ from twonets.city.sensing import tags
 from twonets.core import events
 from twonets.data import access, catalogue
 from twonets.govservices import events as govservices_events
-from twonets.govservices import decisions, matters, registries, rules
+from twonets.govservices import catalogue as services_catalogue
+from twonets.govservices import matters, registries, rules
 
 # dataset code -> the function that serves its records to `data.access.read_records`
 SOURCES: dict[str, access.Source] = {
@@ -64,7 +65,7 @@ def load_definitions() -> dict[str, int]:
         "datasets": len(catalogue.read_definitions()),
         "thing_types": len(detectors.types),
         "detectors": len(detectors.detectors),
-        "matters": len(matters.load_full()),
+        "matters": len(matters.written_out()),
         "decision_tables": len(rules.tables()),
     }
 
@@ -91,5 +92,4 @@ def sync_definitions(session: Session) -> dict[str, Any]:
 
     start()
     sync_reference(session)
-    return {"datasets": catalogue.sync_definitions(session), "matters": matters.sync(session),
-            "rules": decisions.sync_rules(session)}
+    return {"datasets": catalogue.sync_definitions(session), "services": services_catalogue.sync_definitions(session)}

@@ -134,7 +134,7 @@ def demo(days: int = typer.Option(30, min=1, max=400, help="days of orders to si
     if created:
         from twonets.demo.govservices import seed_services
 
-        with console.status("government services: registries, 564 matters, applications…"):
+        with console.status("government services: registries, matters (written out + imported list), applications…"):
             summary = seed_services(default_engine(), seed, days=days)
         records = sum(summary.get("records", {}).values())
         apps = summary.get("applications", {}).get("applications", 0)

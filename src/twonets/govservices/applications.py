@@ -214,6 +214,8 @@ def start(
     matter = matters.get(session, matter_code)
     if matter.no_application:
         raise Conflict(f"matter {matter.code} is granted without application (免申即享)")
+    if not matter.full:  # imported from the district's list: no conditions, materials or form yet
+        raise Conflict(f"matter {matter.code} is listed but not yet written out for application: ask {matter.department}")
     subject, channel, staff = _applicant(session, actor, matter, applicant_id)
     kind = "company" if matter.subject == "company" else "person"
     if (kind == "company") != (not subject.startswith("P")):
