@@ -2,7 +2,7 @@
 messages of 10, plus malformed ones) published at full speed, the worker killed with SIGKILL
 mid-burst and kept down for 10 s, then restarted under the same client id: every reading is
 stored once and every bad message quarantined once (published = stored + quarantined), on
-SQLite and PostgreSQL.
+SQLite and PostgreSQL. And the broker's own restart (SIGTERM) keeps what it had queued.
 
 On a broker with Mosquitto's defaults (`max_queued_messages 1000`) this loses thousands of
 acknowledged messages; on the project's broker (deploy/mosquitto.conf) none.
@@ -23,6 +23,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from twonets.city.sensing import broker as project_broker
 from twonets.city.sensing import mqtt, store, things
 from twonets.city.sensing.tables import reading as reading_t
 from twonets.city.sensing.tables import rollup as rollup_t
@@ -62,9 +63,10 @@ def _settle(engine, want: tuple[int, int], timeout: float, quiet_s: float = 5.0)
 class WorkerProcess:
     """`twonets sensing worker` as a real process, up once it has subscribed (it says so on its stats topic)."""
 
-    def __init__(self, url: str, root: str, log_path):
+    def __init__(self, url: str, root: str, log_path, client_id: str | None = None, group: str | None = None):
         self.log = open(log_path, "ab")  # the worker's own account, for a failing run
-        self.root, self.group, self.client_id = root, f"g{uuid.uuid4().hex[:8]}", f"burst-{uuid.uuid4().hex[:8]}"
+        self.root, self.group = root, group or f"g{uuid.uuid4().hex[:8]}"
+        self.client_id = client_id or f"burst-{uuid.uuid4().hex[:8]}"
         self.env = dict(os.environ, TWONETS_DATABASE_URL=url, TWONETS_LOG_JSON="1", TWONETS_LOG_LEVEL="WARNING")
         self.ready = threading.Event()
         cfg = mqtt.sensing_settings()
@@ -148,3 +150,40 @@ def test_a_burst_with_the_worker_killed_for_10_s_loses_and_doubles_nothing(broke
     finally:
         worker.close()
         pub.join(30)
+
+
+def test_the_broker_keeps_queued_readings_across_its_restart(broker, sqlite_engine, tmp_path, monkeypatch):
+    """The shipped configuration persists sessions and queues: readings published while the
+    worker is away survive a restart of the broker (SIGTERM: it saves first)."""
+    own = project_broker.Broker(tmp_path / "mosquitto").start()
+    for k, v in own.env.items():
+        monkeypatch.setenv(k, v)
+    engine = sqlite_engine
+    with session_factory(engine)() as s:
+        seed(s, local_date(utcnow()))
+        things.register(s, SYSTEM, [things.ThingIn(thing_id="pm-1", type="household_water_meter", name="meter")])
+        s.commit()
+    root, url = f"t{uuid.uuid4().hex[:10]}/twonets", engine.url.render_as_string(hide_password=False)
+    n_msgs, per_msg = 1500, 4  # more than Mosquitto's default queue of 1,000
+    start_ts = utcnow().replace(microsecond=0) - timedelta(hours=3)
+    payloads = [(mqtt.thing_topic("pm-1", root), json.dumps([
+        {"ts": (start_ts + timedelta(seconds=m * per_msg + k)).isoformat(), "attribute": "flow_l", "value": k}
+        for k in range(per_msg)])) for m in range(n_msgs)]
+    first = WorkerProcess(url, root, tmp_path / "worker.log")
+    second = None
+    try:
+        first.start()  # the broker now holds the worker's session and subscription
+        first.kill()
+        first.close()
+        assert mqtt.publish(payloads) == n_msgs  # queued for the absent worker
+        own.stop()
+        own.start()
+        assert _counts(engine) == (0, 0)
+        second = WorkerProcess(url, root, tmp_path / "worker.log", client_id=first.client_id, group=first.group)
+        second.start()
+        assert _settle(engine, (n_msgs * per_msg, 0), timeout=120) == (n_msgs * per_msg, 0)
+    finally:
+        first.close()
+        if second:
+            second.close()
+        own.stop()

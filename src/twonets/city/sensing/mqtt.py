@@ -12,6 +12,12 @@ mid-batch gets the unacked messages again on reconnect, and idempotent storage (
 attribute, ts) makes the redelivery store nothing twice. Nothing is ever dropped: a bad
 reading is quarantined with its reason.
 
+The broker must keep what it acknowledged: the guarantee above holds end to end only with the
+project's broker configuration (`deploy/mosquitto.conf`, started by `twonets sensing broker`;
+see `broker.py` for why a configured broker and not a durable stream, and its limits). With
+Mosquitto's defaults, messages queued past 1,000 for this worker's session (while it restarts
+or falls behind) are silently dropped after the device got its PUBACK.
+
 Scale-out. Workers subscribe through the shared subscription `$share/{group}/…`: the broker
 hands each message to one member of the group, so N workers (on one or several machines,
 writing to one PostgreSQL) share the load with no coordination of their own. Start more with
