@@ -12,11 +12,12 @@ queue to size, for no gain at one district's rates. A stream becomes worth it wh
 must be replayed, kept for days on disk or fanned out to several consumers.
 
 Limits (stated in the shipped file too):
-- the queue is in the broker's memory: `memory_limit` bounds it; past it Mosquitto refuses new
-  messages (no PUBACK: devices retry) rather than dropping acknowledged ones;
+- the queue is in the broker's memory, bounded only by the host's: a per-session limit drops
+  silently, and Mosquitto's `memory_limit` also locks out the worker that would drain the
+  queue (tried: it is disconnected "due to out of memory"), so neither is set;
 - it is saved to disk every `autosave_interval` (10 s) and on SIGTERM: a broker killed with
-  SIGKILL (or a host losing power) loses what it accepted since the last save; messages
-  delivered again after its restart are stored once (idempotent storage);
+  SIGKILL (or by the OOM killer, or a host losing power) loses what it accepted since the
+  last save; messages delivered again after its restart are stored once (idempotent storage);
 - one broker, no cluster: while it is down devices cannot publish (they buffer or lose).
 
 `render` rewrites only the listener and the persistence location (and, as root, keeps
