@@ -23,6 +23,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from tests.sensing_support import seed
 from twonets.city.sensing import broker as project_broker
 from twonets.city.sensing import mqtt, store, things
 from twonets.city.sensing.tables import reading as reading_t
@@ -30,8 +31,6 @@ from twonets.city.sensing.tables import rollup as rollup_t
 from twonets.core.actor import SYSTEM
 from twonets.core.calendar import local_date, utcnow
 from twonets.core.db import session_factory
-
-from tests.sensing_support import seed
 
 pytestmark = pytest.mark.mqtt
 

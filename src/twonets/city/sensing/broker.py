@@ -83,7 +83,7 @@ class Broker:
         """The settings that point twonets processes at this broker."""
         return {"TWONETS_MQTT_HOST": self.host, "TWONETS_MQTT_PORT": str(self.port)}
 
-    def start(self, timeout: float = 10.0) -> "Broker":
+    def start(self, timeout: float = 10.0) -> Broker:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         conf = self.data_dir / "mosquitto.conf"
         conf.write_text(render(self.port, self.data_dir, self.host))
@@ -113,7 +113,7 @@ class Broker:
             self.proc.kill()
             self.proc.wait(5)
 
-    def __enter__(self) -> "Broker":
+    def __enter__(self) -> Broker:
         return self.start()
 
     def __exit__(self, *_exc) -> None:

@@ -40,7 +40,15 @@ from sqlalchemy import Engine
 from twonets.city.sensing import bridge, pipeline, store
 from twonets.city.sensing.config import sensing_settings
 from twonets.city.sensing.connection import (  # noqa: F401 - re-exported: the worker's public names
-    GROUP, ROOT, broker_available, client, connect_properties, gateway_topic, stats_topic, thing_topic, topics,
+    GROUP,
+    ROOT,
+    broker_available,
+    client,
+    connect_properties,
+    gateway_topic,
+    stats_topic,
+    thing_topic,
+    topics,
 )
 from twonets.core.calendar import utcnow
 from twonets.core.db import default_engine, unit_of_work
