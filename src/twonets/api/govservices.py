@@ -257,7 +257,7 @@ def get_licence(licence_id: str, actor: Actor = Depends(current_actor), session:
 @router.get("/licences/{licence_id}/credential.json")
 def licence_credential(licence_id: str, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)) -> Response:
     lic = licences.get(session, actor, licence_id, _subject(session, actor))
-    return Response(json.dumps(lic.credential, ensure_ascii=False, indent=1), media_type="application/vc+json")
+    return Response(json.dumps(lic.credential, ensure_ascii=False, indent=1), media_type=licences.VC_MEDIA_TYPE)
 
 
 @router.get("/licences/{licence_id}/qr.{kind}")

@@ -11,6 +11,7 @@ def all_routers() -> list[APIRouter]:
     from twonets.api import govservices
     from twonets.api import sensing
     from twonets.api import discovery
+    from twonets.api import publication
 
     return [reference.router, orders.router, kpi.router, open311.router, auth.router, data.router, home.router, govservices.router, sensing.router,
-            discovery.router]
+            discovery.router, publication.router]
