@@ -173,3 +173,32 @@ def import_geojson(session: Session, collection: dict[str, Any]) -> int:
         rows.append(area_row(p.get("code") or f.get("id"), p.get("level"), p.get("name_zh", ""), p.get("name_en", ""),
                              geom, parent=p.get("parent"), street=p.get("street"), community=p.get("community")))
     return replace_areas(session, rows)
+
+
+# --- the `spatial` dataset of the catalogue, served from the area table ---------------------
+
+SPATIAL_DATASET = "spatial"
+_DATASET_COLUMNS = {"area_code": area.c.code, "level": area.c.level, "name_zh": area.c.name_zh, "area_km2": area.c.area_km2}
+
+
+def _dataset_source(session: Session, ds, subject_ids, filters, limit: int) -> list:
+    """Records of `spatial`: one per spatial unit (no data subject: areas are not people)."""
+    from twonets.data.access import SourceRecord
+
+    if subject_ids:
+        return []
+    q = select(*[c.label(name) for name, c in _DATASET_COLUMNS.items()])
+    for name, value in (filters or {}).items():
+        if name in _DATASET_COLUMNS:
+            q = q.where(_DATASET_COLUMNS[name] == str(value))
+    rows = session.execute(q.order_by(area.c.code).limit(limit)).all()
+    return [SourceRecord(r.area_code, None, {**r._mapping, "area_km2": round(r.area_km2, 4)}) for r in rows]
+
+
+def _register() -> None:
+    from twonets.data import access
+
+    access.register_source(SPATIAL_DATASET, _dataset_source)
+
+
+_register()

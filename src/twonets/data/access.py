@@ -49,6 +49,11 @@ def register_source(code: str, fn: Source) -> None:
     _sources[code] = fn
 
 
+def source_of(code: str) -> Source | None:
+    """The source registered for dataset `code` (None: its records are in `data_record`)."""
+    return _sources.get(code)
+
+
 _BY_SUBJECTS = (
     select(data_record.c.record_key, data_record.c.subject_id, data_record.c.data)
     .where(data_record.c.dataset_id == bindparam("dataset_id"), data_record.c.subject_id.in_(bindparam("subjects", expanding=True)))
