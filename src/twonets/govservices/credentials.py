@@ -11,6 +11,7 @@ the revocation status a Bitstring Status List entry (`statuslist`). Served as `a
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -21,7 +22,9 @@ from typing import Any, Mapping
 from twonets.core.config import settings
 from twonets.core.errors import InvalidInput
 from twonets.govservices import did, statuslist
-from twonets.govservices.dataintegrity import CRYPTOSUITE, PROOF_TYPE, ProofError, add_proof, verify_proof
+from twonets.govservices.dataintegrity import (
+    CRYPTOSUITE, PROOF_TYPE, ProofError, add_proof, public_from_multikey, verify_proof,
+)
 from twonets.govservices.eseal import SealKey
 
 VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
@@ -199,8 +202,31 @@ def verify_credential(
     return Verification(ok, licence, checks, reasons, revoked_reason)
 
 
+def keys_from_did_document(raw: Mapping[str, Any]) -> dict[str, SealKey]:
+    """Trusted keys from a department's DID document (its `assertionMethod` Multikeys). A DID
+    document does not say when a key was retired, so that check is left to the key list."""
+    department = did.department_of(str(raw.get("id") or ""))
+    if department is None:
+        raise InvalidInput("not the DID document of a twonets department")
+    allowed = set(raw.get("assertionMethod") or [])
+    out: dict[str, SealKey] = {}
+    for m in raw.get("verificationMethod") or []:
+        try:
+            if m["id"] not in allowed or m.get("type") != "Multikey":
+                continue
+            public = base64.b64encode(public_from_multikey(m["publicKeyMultibase"])).decode("ascii")
+        except (KeyError, TypeError, ValueError):
+            raise InvalidInput("a verification method of the DID document is not an Ed25519 Multikey") from None
+        key_id = str(m["id"]).rsplit("#", 1)[-1]
+        out[key_id] = SealKey(key_id, department, public, datetime(1970, 1, 1, tzinfo=timezone.utc), None)
+    return out
+
+
 def keys_from_json(raw: Any) -> dict[str, SealKey]:
-    """Trusted keys from the published list (`GET /api/v1/services/seals`): {items: [...]}."""
+    """Trusted keys from the published list (`GET /api/v1/services/seals`: {items: [...]}) or
+    from a department's DID document (`/departments/<code>/did.json`)."""
+    if isinstance(raw, dict) and "verificationMethod" in raw:
+        return keys_from_did_document(raw)
     items = raw.get("items") if isinstance(raw, dict) else raw
     if not isinstance(items, list):
         raise InvalidInput("a key list is {items: [{key_id, department, public_key, created_at, retired_at}]}")
