@@ -69,6 +69,9 @@ def test_issued_licence_verifies_independently_from_the_did_document(client, sql
     assert did_doc.headers["content-type"].split(";")[0] == "application/did+ld+json"
     assert client.get("/.well-known/did.json").json()["id"] == "did:web:licences.example.gov.cn"
 
+    presented = client.post("/api/v1/licences/verify", content=json.dumps(cred, ensure_ascii=False).encode(),
+                            headers={"Content-Type": "application/vc"})
+    assert presented.status_code == 200 and presented.json()["valid"] is True, presented.text
     altered = copy.deepcopy(cred)
     altered["credentialSubject"]["holder_name"] = "李鬼"
     with pytest.raises(independent_vc.VerificationError, match="InvalidSignature"):
