@@ -252,6 +252,14 @@ def withdraw_share_request(request_id: str, actor: Actor = Depends(current_actor
     return sharing.withdraw(session, actor, request_id).as_dict()
 
 
+@router.post("/sharing/requests/{request_id}/revoke", tags=["sharing"])
+def revoke_share_request(
+    request_id: str, body: ReasonIn, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)
+) -> dict[str, Any]:
+    """The owner revokes an approved request: every grant it produced ends now."""
+    return sharing.revoke_request(session, actor, request_id, reason=body.reason).as_dict()
+
+
 @router.get("/sharing/grants", tags=["sharing"])
 def list_grants(
     active: bool = False,

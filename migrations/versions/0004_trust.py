@@ -1,0 +1,50 @@
+"""Trust: one grant per sharing request; audit_entry is append-only on PostgreSQL.
+
+- `uq_data_grant_request_id`: an approval makes exactly one grant. Grants that racing
+  approvals made before this constraint (several for one request) are removed, keeping the
+  first; their creation stays recorded in the audit chain.
+- PostgreSQL: a trigger refuses UPDATE and DELETE on `audit_entry`. Whoever owns the table
+  can still disable or drop the trigger, or TRUNCATE (the tests' fixtures do): it stops
+  mistakes and ordinary writers, not the owner; `twonets audit verify` with the anchor file
+  in the key directory catches the rest.
+
+Revision ID: 0004_trust
+Revises: 0003_sensing, 0003_services
+"""
+
+from alembic import op
+
+revision = "0004_trust"
+down_revision = ("0003_sensing", "0003_services")
+branch_labels = None
+depends_on = None
+
+GUARD_FN = """
+CREATE OR REPLACE FUNCTION audit_entry_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'audit_entry is append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
+END
+$$ LANGUAGE plpgsql
+"""
+
+
+def upgrade() -> None:
+    op.execute(
+        "DELETE FROM data_grant WHERE id NOT IN (SELECT min(id) FROM data_grant GROUP BY request_id)"
+    )
+    with op.batch_alter_table("data_grant") as batch:
+        batch.create_unique_constraint(op.f("uq_data_grant_request_id"), ["request_id"])
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(GUARD_FN)
+        op.execute(
+            "CREATE TRIGGER audit_entry_no_change BEFORE UPDATE OR DELETE ON audit_entry "
+            "FOR EACH ROW EXECUTE FUNCTION audit_entry_append_only()"
+        )
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS audit_entry_no_change ON audit_entry")
+        op.execute("DROP FUNCTION IF EXISTS audit_entry_append_only()")
+    with op.batch_alter_table("data_grant") as batch:
+        batch.drop_constraint(op.f("uq_data_grant_request_id"), type_="unique")
