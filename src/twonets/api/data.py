@@ -343,8 +343,14 @@ def list_audit(
 
 
 @router.get("/audit/verify", tags=["audit"])
-def verify_audit(actor: Actor = Depends(auditor), session: Session = Depends(get_session)) -> dict[str, Any]:
-    return audit.verify(session).as_dict()
+def verify_audit(
+    head: str | None = Query(None, max_length=100, description="a published head, SEQ:HASH, the chain must still hold"),
+    actor: Actor = Depends(auditor),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    from twonets.data.audit_verify import parse_head
+
+    return audit.verify(session, head=parse_head(head) if head is not None else None).as_dict()
 
 
 @router.post("/audit/checkpoints", status_code=201, tags=["audit"])

@@ -53,12 +53,20 @@ DB_OPTION = typer.Option(None, "--database-url", help="Defaults to TWONETS_DATAB
 @audit_app.command("verify")
 def audit_verify(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    head: Optional[str] = typer.Option(
+        None, "--head", help="A head published earlier (SEQ:HASH from `twonets audit head`) the chain must still hold."
+    ),
     database_url: Optional[str] = DB_OPTION,
 ) -> None:
-    """Check every link of the chain and every signed checkpoint; name the first broken entry."""
-    from twonets.data import audit
+    """Check every link of the chain, every signed checkpoint (one per interval), the anchor file
+    in the key directory and a published head; name the first broken entry."""
+    from twonets.data import audit, audit_verify
     from twonets.data.tables import audit_entry
 
+    try:
+        published = audit_verify.parse_head(head) if head is not None else None
+    except DomainError as exc:
+        _fail(exc, as_json)
     engine = _engine(database_url)
     with unit_of_work(engine) as session:
         total = session.execute(select(func.count()).select_from(audit_entry)).scalar_one()
@@ -68,13 +76,15 @@ def audit_verify(
             console=console, disable=not show, transient=True,
         ) as progress:
             task = progress.add_task("verify", total=total)
-            result = audit.verify(session, progress=lambda n: progress.advance(task, n))
+            result = audit.verify(session, head=published, progress=lambda n: progress.advance(task, n))
+    if database_url:
+        engine.dispose()
     if as_json:
         typer.echo(json.dumps(result.as_dict(), ensure_ascii=False))
     elif result.ok:
         console.print(
-            f"[green]audit chain intact[/green]: {result.entries} entries, {result.checkpoints} checkpoints, "
-            f"{result.seconds:.2f} s"
+            f"[green]audit chain intact[/green]: {result.entries} entries, {result.checkpoints} checkpoints "
+            f"({result.anchored} anchored), {result.unsigned} entries after the last checkpoint, {result.seconds:.2f} s"
         )
     else:
         console.print(f"[red]audit chain broken at entry {result.first_broken}[/red]: {result.reason}")
@@ -91,16 +101,38 @@ def audit_checkpoint(
     """Sign the head of the chain with the system key now."""
     from twonets.data import audit
 
-    with unit_of_work(_engine(database_url)) as session:
-        cp = audit.checkpoint(session)
-        if cp is not None:
-            audit.append(session, "admin", SYSTEM, "audit.checkpoint", str(cp["seq"]), {"hash": cp["hash"]})
+    try:
+        with unit_of_work(_engine(database_url)) as session:
+            cp = audit.checkpoint(session)
+            if cp is not None:
+                audit.append(session, "admin", SYSTEM, "audit.checkpoint", str(cp["seq"]), {"hash": cp["hash"]})
+    except DomainError as exc:  # a broken chain is never signed
+        _fail(exc, as_json)
     if as_json:
         typer.echo(json.dumps(cp))
     elif cp is None:
         console.print("the audit log is empty: nothing to sign")
     else:
         console.print(f"signed entry {cp['seq']} ({cp['hash'][:16]}…) with key {cp['key_id']}")
+
+
+@audit_app.command("head")
+def audit_head(
+    as_json: bool = typer.Option(False, "--json"),
+    database_url: Optional[str] = DB_OPTION,
+) -> None:
+    """Print the chain's head as SEQ:HASH, to publish (a report, another system); a later
+    `twonets audit verify --head SEQ:HASH` proves the chain still holds it."""
+    from twonets.data import audit
+
+    with unit_of_work(_engine(database_url)) as session:
+        h = audit.head(session)
+    if as_json:
+        typer.echo(json.dumps(h))
+    elif h is None:
+        console.print("the audit log is empty")
+    else:
+        typer.echo(h["head"])
 
 
 @users_app.command("create")
