@@ -61,6 +61,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
     from twonets.api import server
 
     os.environ["TWONETS_SERVE_TIMER"] = "1" if tick else "0"
+    _require_keys()
     if workers == 1:
         server.run(served_app(), host=host, port=port)
     else:  # each worker process builds its own app from the factory; the timer is idempotent
@@ -72,13 +73,22 @@ def served_app():
     import os
 
     from twonets.api.app import create_app
+    from twonets.data.keys import require_keys
 
+    require_keys()  # each worker too: never serve a signed database with new keys
     api = create_app()
     if os.environ.get("TWONETS_SERVE_TIMER", "1") != "0":
         from twonets.city.timer import start_background_timer
 
         start_background_timer(api)
     return api
+
+
+def _require_keys() -> None:
+    from twonets.core.db import default_engine
+    from twonets.data.cli import require_keys
+
+    require_keys(default_engine())
 
 
 @app.command()
@@ -89,6 +99,7 @@ def tick(at: Optional[str] = typer.Option(None, help="ISO time to evaluate at (d
     from twonets.core.db import unit_of_work
 
     now = _parse_time(at) if at else None
+    _require_keys()
     with unit_of_work() as session:
         result = run_tick(session, now)
     if as_json:
@@ -116,6 +127,7 @@ def demo(days: int = typer.Option(30, min=1, max=400, help="days of orders to si
     from twonets.demo.accounts import DEMO_PASSWORD, seed_demo_users
 
     upgrade()
+    _require_keys()
     with unit_of_work() as session:
         load_definitions(session)
         users = seed_demo_users(session)
@@ -187,9 +199,11 @@ def kpi_table(rows, group_by: str | None) -> Table:
 
 def _mount() -> None:
     """Each package's own command groups."""
-    from twonets.data.cli import audit_app, catalogue_app, users_app
+    from twonets.data.cli import audit_app, backup_command, catalogue_app, restore_command, users_app
 
     app.add_typer(audit_app, name="audit")
+    app.command("backup")(backup_command)
+    app.command("restore")(restore_command)
     app.add_typer(users_app, name="users")
     app.add_typer(catalogue_app, name="catalogue")
     from twonets.city.sensing.cli import ingest, sensing_app, simulate

@@ -37,6 +37,18 @@ def _engine(database_url: Optional[str]):
     return make_engine(database_url) if database_url else default_engine()
 
 
+def require_keys(engine) -> None:
+    """Stop (exit 2, one line) when the key directory lacks keys this database was signed with."""
+    from twonets.data.keys import KeysMissing
+    from twonets.data.keys import require_keys as check
+
+    try:
+        check(engine)
+    except KeysMissing as exc:
+        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(2)
+
+
 def _fail(exc: DomainError, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps({"ok": False, "status": exc.status, "detail": exc.detail, "errors": exc.errors}, ensure_ascii=False))
@@ -68,6 +80,7 @@ def audit_verify(
     except DomainError as exc:
         _fail(exc, as_json)
     engine = _engine(database_url)
+    require_keys(engine)
     with unit_of_work(engine) as session:
         total = session.execute(select(func.count()).select_from(audit_entry)).scalar_one()
         show = not as_json and sys.stderr.isatty()
@@ -101,8 +114,10 @@ def audit_checkpoint(
     """Sign the head of the chain with the system key now."""
     from twonets.data import audit
 
+    engine = _engine(database_url)
+    require_keys(engine)
     try:
-        with unit_of_work(_engine(database_url)) as session:
+        with unit_of_work(engine) as session:
             cp = audit.checkpoint(session)
             if cp is not None:
                 audit.append(session, "admin", SYSTEM, "audit.checkpoint", str(cp["seq"]), {"hash": cp["hash"]})
@@ -209,3 +224,58 @@ def catalogue_sync(
         typer.echo(json.dumps(counts))
     else:
         console.print(f"catalogue: {counts['created']} created, {counts['updated']} updated, {counts['total']} defined")
+
+
+# --- backup and restore (mounted at the top level: `twonets backup FILE`) -------------------
+
+
+def backup_command(
+    file: str = typer.Argument(..., help="The archive to write (.tar.gz): the database and the key directory."),
+    as_json: bool = typer.Option(False, "--json"),
+    database_url: Optional[str] = DB_OPTION,
+) -> None:
+    """Back up the database (SQLite online backup, or pg_dump) with its key directory in one archive."""
+    from twonets.core.config import settings
+    from twonets.data import backup
+
+    url = database_url or settings().database_url
+    try:
+        manifest = backup.backup(url, settings().key_dir, file)
+    except DomainError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        typer.echo(json.dumps({"file": file, **manifest}))
+    else:
+        console.print(f"backed up {manifest['dialect']} database (audit head {manifest['audit_head_seq']}) "
+                      f"and keys ({manifest['system_key_id']}) to {file}; it holds private keys: keep it safe")
+
+
+def restore_command(
+    file: str = typer.Argument(..., help="An archive written by `twonets backup`."),
+    force: bool = typer.Option(False, "--force", help="Overwrite a database or key directory that is not empty."),
+    as_json: bool = typer.Option(False, "--json"),
+    database_url: Optional[str] = DB_OPTION,
+) -> None:
+    """Restore a backup: the database and the key directory; then check the keys and the audit chain."""
+    from twonets.core.config import settings
+    from twonets.data import audit, backup
+
+    url = database_url or settings().database_url
+    try:
+        manifest = backup.restore(file, url, settings().key_dir, force=force)
+    except DomainError as exc:
+        _fail(exc, as_json)
+    engine = make_engine(url)
+    try:
+        require_keys(engine)
+        with unit_of_work(engine) as session:
+            result = audit.verify(session)
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(json.dumps({"restored": manifest, "audit": result.as_dict()}))
+    elif result.ok:
+        console.print(f"restored {file} (taken {manifest['created_at']}); audit chain intact: {result.entries} entries")
+    else:
+        console.print(f"[red]restored {file}, but the audit chain is broken at entry {result.first_broken}[/red]: {result.reason}")
+    raise typer.Exit(0 if result.ok else 1)
