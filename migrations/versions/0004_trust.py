@@ -1,8 +1,9 @@
 """Trust: one grant per sharing request; audit_entry is append-only on PostgreSQL.
 
-- `uq_data_grant_request_id`: an approval makes exactly one grant. Grants that racing
-  approvals made before this constraint (several for one request) are removed, keeping the
-  first; their creation stays recorded in the audit chain.
+- `uq_data_grant_request_id`: an approval makes exactly one grant. Before it, racing
+  approvals could make several grants for one request, and revoking one left the others
+  active: every grant of a revoked request is revoked now, then the extra grants of a request
+  are removed, keeping the first (their creation stays recorded in the audit chain).
 - PostgreSQL: a trigger refuses UPDATE and DELETE on `audit_entry`. Whoever owns the table
   can still disable or drop the trigger, or TRUNCATE (the tests' fixtures do): it stops
   mistakes and ordinary writers, not the owner; `twonets audit verify` with the anchor file
@@ -12,7 +13,12 @@ Revision ID: 0004_trust
 Revises: 0003_sensing, 0003_services
 """
 
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
 from alembic import op
+
+from twonets.core.tables import UtcDateTime as UTC
 
 revision = "0004_trust"
 down_revision = ("0003_sensing", "0003_services")
@@ -29,6 +35,14 @@ $$ LANGUAGE plpgsql
 
 
 def upgrade() -> None:
+    grant = sa.table("data_grant", sa.column("request_id", sa.Integer()), sa.column("revoked_at", UTC()),
+                     sa.column("revoked_reason", sa.Text()))
+    request = sa.table("data_share_request", sa.column("id", sa.Integer()), sa.column("status", sa.String()))
+    op.get_bind().execute(
+        sa.update(grant)
+        .where(grant.c.revoked_at.is_(None), grant.c.request_id.in_(sa.select(request.c.id).where(request.c.status == "revoked")))
+        .values(revoked_at=datetime.now(timezone.utc), revoked_reason="its request was revoked (migration 0004_trust)")
+    )
     op.execute(
         "DELETE FROM data_grant WHERE id NOT IN (SELECT min(id) FROM data_grant GROUP BY request_id)"
     )

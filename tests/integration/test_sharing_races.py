@@ -127,3 +127,41 @@ def test_only_the_owner_revokes_a_request(engine):
     pending = _request(c)
     r = c.post(f"/api/v1/sharing/requests/{pending}/revoke", headers=bearer(GONGAN_OFFICER), json={"reason": "no"})
     assert r.status_code == 409  # a pending request is refused, not revoked
+
+
+def test_migration_ends_the_duplicate_grants_races_left(tmp_path):
+    """A database from before 0004 with three grants for one revoked request (one of them
+    revoked): after the upgrade, one grant is left and it is revoked."""
+    from sqlalchemy import text
+
+    from twonets.core import db as core_db
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    core_db.upgrade(url, "0003_sensing")
+    core_db.upgrade(url, "0003_services")
+    eng = core_db.make_engine(url)
+    at = "2026-11-01 00:00:00.000000"
+    with eng.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO data_dataset (id, code, name_zh, name_en, owner_department, description, kind, keywords, "
+            "update_frequency, sharing_class, open_data, created_at, updated_at) VALUES "
+            "(1, 'population', '人口', 'population', 'gongan', '', 'registry', '[]', 'daily', 'conditional', 0, :at, :at)"
+        ), {"at": at})
+        conn.execute(text(
+            "INSERT INTO data_share_request (id, public_id, dataset_id, department, requested_by, fields, unmasked, purpose, "
+            "valid_from, valid_until, status, created_at) VALUES "
+            "(1, 'SR-1', 1, 'minzheng', 'x', '[]', 0, 'check', :at, '2027-01-01 00:00:00.000000', 'revoked', :at)"
+        ), {"at": at})
+        for i, revoked in ((1, None), (2, at), (3, None)):
+            conn.execute(text(
+                "INSERT INTO data_grant (id, public_id, request_id, dataset_id, department, fields, unmasked, purpose, "
+                "valid_from, expires_at, revoked_at, created_at) VALUES "
+                "(:i, :p, 1, 1, 'minzheng', '[]', 0, 'check', :at, '2027-01-01 00:00:00.000000', :r, :at)"
+            ), {"i": i, "p": f"GR-{i}", "at": at, "r": revoked})
+    eng.dispose()
+    core_db.upgrade(url)
+    eng = core_db.make_engine(url)
+    with eng.connect() as conn:
+        rows = conn.execute(select(data_grant.c.public_id, data_grant.c.revoked_at)).all()
+    eng.dispose()
+    assert [r.public_id for r in rows] == ["GR-1"] and rows[0].revoked_at is not None

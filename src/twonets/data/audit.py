@@ -21,7 +21,9 @@ after the newest anchored checkpoint (at most `checkpoint_every - 1` of them, or
 write the key directory can rewrite the anchor file and, holding the private key, re-sign a
 forged chain (keep a copy of the anchor and published heads elsewhere); a database emptied
 together with its anchor file looks new. On PostgreSQL a trigger refuses UPDATE and DELETE
-on `audit_entry`; the table's owner can disable it.
+on `audit_entry`; the table's owner can disable it. `checkpoint_every` may be raised to a
+multiple of its value on an existing chain, never lowered (the earlier intervals would lack
+the checkpoints verify then requires).
 
 Appenders serialise on the `audit_head` row (UPDATE first, so the write lock is taken before
 the previous hash is read): the chain never forks, on SQLite or PostgreSQL. Canonical form:
