@@ -70,9 +70,19 @@ def read(key_dir: str | os.PathLike | None = None) -> tuple[list[dict[str, Any]]
 
 
 def after_commit(session, line: dict[str, Any]) -> None:
-    """Anchor `line` once the session's transaction commits (dropped on rollback)."""
+    """Anchor `line` once the session's transaction commits; dropped when the transaction, or
+    the savepoint it was signed in, rolls back."""
     _hook()
-    session.info.setdefault("audit_anchor", []).append((settings().key_dir, line))
+    tx = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault("audit_anchor", []).append((settings().key_dir, line, tx))
+
+
+def _inside(tx, ended) -> bool:
+    while tx is not None:
+        if tx is ended:
+            return True
+        tx = tx.parent
+    return False
 
 
 def _hook() -> None:
@@ -88,15 +98,15 @@ def _hook() -> None:
             return
         queued = sess.info.pop("audit_anchor", None)
         by_dir: dict[str, list[dict[str, Any]]] = {}
-        for key_dir, line in queued or ():
+        for key_dir, line, _tx in queued or ():
             by_dir.setdefault(key_dir, []).append(line)
         for key_dir, lines in by_dir.items():
             write(lines, key_dir)
 
-    @event.listens_for(Session, "after_rollback")
-    def _drop(sess):
-        if sess.in_nested_transaction():
-            return
-        sess.info.pop("audit_anchor", None)
+    @event.listens_for(Session, "after_soft_rollback")
+    def _drop(sess, previous_transaction):
+        queued = sess.info.get("audit_anchor")
+        if queued:
+            sess.info["audit_anchor"] = [q for q in queued if not _inside(q[2], previous_transaction)]
 
     _hooked = True

@@ -434,3 +434,19 @@ def test_audit_entries_cannot_be_changed_or_deleted_on_postgresql(engine):
         with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
             conn.execute(stmt)
     assert _verify(engine).ok
+
+
+def test_a_checkpoint_signed_in_a_rolled_back_savepoint_is_never_anchored(engine, monkeypatch):
+    from twonets.data import audit_anchor
+
+    monkeypatch.setenv("TWONETS_AUDIT_CHECKPOINT_EVERY", str(EVERY))
+    settings.cache_clear()
+    _fill(engine, 3)
+    with session_factory(engine)() as s:
+        sp = s.begin_nested()
+        audit.append(s, "admin", ADMIN, "x", "signed, then undone")
+        sp.rollback()
+        audit.append(s, "admin", ADMIN, "x", "the real entry 4")
+        s.commit()
+    assert [a["seq"] for a in audit_anchor.read()[0]] == [4]
+    assert _verify(engine).ok
