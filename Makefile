@@ -12,6 +12,9 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
+	@# `twonets backup|restore` of a PostgreSQL database run pg_dump / pg_restore
+	command -v pg_dump >/dev/null 2>&1 || apt-get install -y -q postgresql-client || \
+		echo "warning: pg_dump missing (apt-get install postgresql-client): PostgreSQL backups will not run"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -39,4 +42,4 @@ bench: $(STAMP) mosquitto
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) twonets.db twonets.db-wal twonets.db-shm
+	rm -rf $(VENV) twonets.db twonets.db-wal twonets.db-shm var/keys  # the keys (and audit anchor) of that database

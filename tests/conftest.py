@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -16,6 +17,10 @@ import pytest
 from sqlalchemy import text
 
 from twonets.core import db as core_db
+
+# Keys (and the audit anchor file) of a test run never land in the working tree's ./var/keys,
+# which a developer's own database uses; data tests give each test a key directory of its own.
+os.environ["TWONETS_KEY_DIR"] = tempfile.mkdtemp(prefix="twonets-test-keys-")
 
 PG_BASE = os.environ.get("TWONETS_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 _pg_reason: str | None = None

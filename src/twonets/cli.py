@@ -67,6 +67,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
     from twonets.api import server
     from twonets.core.config import settings
 
+    _require_keys()
     if not (os.environ.get("TWONETS_PUBLIC_BASE_URL") or os.environ.get("TWONETS_PUBLIC_URL")):
         # Unset, the URLs the server issues name the address it listens on (worker processes too).
         os.environ["TWONETS_PUBLIC_BASE_URL"] = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
@@ -85,13 +86,22 @@ def served_app(timer: bool | None = None):
     None and the setting TWONETS_SERVE_TIMER is 0)."""
     from twonets.api.app import create_app
     from twonets.core.config import settings
+    from twonets.data.keys import require_keys
 
+    require_keys()  # each worker too: never serve a signed database with new keys
     api = create_app()
     if settings().serve_timer if timer is None else timer:
         from twonets.city.timer import start_background_timer
 
         start_background_timer(api)
     return api
+
+
+def _require_keys() -> None:
+    from twonets.core.db import default_engine
+    from twonets.data.cli import require_keys
+
+    require_keys(default_engine())
 
 
 @app.command()
@@ -102,6 +112,7 @@ def tick(at: Optional[str] = typer.Option(None, help="ISO time to evaluate at (d
     from twonets.core.db import unit_of_work
 
     now = _parse_time(at) if at else None
+    _require_keys()
     with unit_of_work() as session:
         result = run_tick(session, now)
     if as_json:
@@ -129,6 +140,7 @@ def demo(days: int = typer.Option(30, min=1, max=400, help="days of orders to si
     from twonets.demo.accounts import DEMO_PASSWORD, seed_demo_users
 
     upgrade()
+    _require_keys()
     with unit_of_work() as session:
         load_definitions(session)
         users = seed_demo_users(session)
@@ -200,9 +212,11 @@ def kpi_table(rows, group_by: str | None) -> Table:
 
 def _mount() -> None:
     """Each package's own command groups."""
-    from twonets.data.cli import audit_app, catalogue_app, users_app
+    from twonets.data.cli import audit_app, backup_command, catalogue_app, restore_command, users_app
 
     app.add_typer(audit_app, name="audit")
+    app.command("backup")(backup_command)
+    app.command("restore")(restore_command)
     app.add_typer(users_app, name="users")
     app.add_typer(catalogue_app, name="catalogue")
     from twonets.city.sensing.cli import ingest, sensing_app

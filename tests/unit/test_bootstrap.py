@@ -9,13 +9,13 @@ import sys
 PROBE = """
 import json
 import twonets.city.reporters, twonets.city.sensing.tags, twonets.govservices.registries, twonets.city.spatial
-from twonets.data import access
+from twonets.data import sources
 from twonets.core import events
-before = sorted(access._sources)
+before = sorted(sources._sources)
 typed_before = sum(len(v) for v in events._by_type.values())
 from twonets import bootstrap
 bootstrap.start(); bootstrap.start()
-print(json.dumps({"before": before, "typed_before": typed_before, "after": sorted(access._sources),
+print(json.dumps({"before": before, "typed_before": typed_before, "after": sorted(sources._sources),
                   "typed_after": sum(len(v) for v in events._by_type.values()),
                   "sizes": bootstrap.load_definitions()}))
 """

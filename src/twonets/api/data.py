@@ -249,6 +249,14 @@ def withdraw_share_request(request_id: str, actor: Actor = Depends(current_actor
     return sharing.withdraw(session, actor, request_id).as_dict()
 
 
+@router.post("/sharing/requests/{request_id}/revoke", tags=["sharing"])
+def revoke_share_request(
+    request_id: str, body: ReasonIn, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)
+) -> dict[str, Any]:
+    """The owner revokes an approved request: every grant it produced ends now."""
+    return sharing.revoke_request(session, actor, request_id, reason=body.reason).as_dict()
+
+
 @router.get("/sharing/grants", tags=["sharing"])
 def list_grants(
     active: bool = False,
@@ -332,8 +340,14 @@ def list_audit(
 
 
 @router.get("/audit/verify", tags=["audit"])
-def verify_audit(actor: Actor = Depends(auditor), session: Session = Depends(get_session)) -> dict[str, Any]:
-    return audit.verify(session).as_dict()
+def verify_audit(
+    head: str | None = Query(None, max_length=100, description="a published head, SEQ:HASH, the chain must still hold"),
+    actor: Actor = Depends(auditor),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    from twonets.data.audit_verify import parse_head
+
+    return audit.verify(session, head=parse_head(head) if head is not None else None).as_dict()
 
 
 @router.post("/audit/checkpoints", status_code=201, tags=["audit"])

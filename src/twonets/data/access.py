@@ -225,7 +225,7 @@ def read_records(
             subjects.append(r.subject_id)
 
     entry = audit.append(
-        conn,
+        session,  # a Session (not its connection), so that a checkpoint it signs is anchored after commit
         "access",
         actor,
         "read.unmasked" if unmasked else "read",

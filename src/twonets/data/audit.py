@@ -5,12 +5,25 @@ Each entry is linked to the previous one by SHA-256 over a canonical serialisati
     hash = sha256(prev_hash || canonical(seq, at, kind, actor, action, subject, data))
 
 and every `checkpoint_every` entries (and on demand) the head is signed with the system's
-Ed25519 key. `verify` streams the whole chain once, recomputes every hash, checks that the
-sequence has no gap, that each checkpoint's signature is valid and its hash matches the entry
-it names, and that the head's counter agrees with the last entry (a deleted tail); it names
-the first broken entry. Limit: someone who can write the database, deletes the newest entries
-and lowers the head's counter too is caught only for entries a checkpoint has signed, so keep
-`checkpoint_every` small enough (and sign on demand with `twonets audit checkpoint`).
+Ed25519 key — after checking the entries since the previous checkpoint, so that a broken
+chain is never signed. Each signed checkpoint is also copied, once committed, to the anchor
+file in the key directory (`audit_anchor`), outside the database.
+
+`verify` (in `audit_verify`) streams the whole chain once and requires: no gap in the
+sequence, every link and hash right, a valid checkpoint at every multiple of
+`checkpoint_every`, each checkpoint equal to the entry it names, the head's counter equal to
+the last entry, every anchored checkpoint present and equal, and, if given, a published head
+(`twonets audit head`, later `verify --head SEQ:HASH`) present and equal.
+
+Limits, honestly: whoever can write the database can still rewrite or remove the entries
+after the newest anchored checkpoint (at most `checkpoint_every - 1` of them, or since the last
+`twonets audit checkpoint`) unless a head published later says otherwise; whoever can also
+write the key directory can rewrite the anchor file and, holding the private key, re-sign a
+forged chain (keep a copy of the anchor and published heads elsewhere); a database emptied
+together with its anchor file looks new. On PostgreSQL a trigger refuses UPDATE and DELETE
+on `audit_entry`; the table's owner can disable it. `checkpoint_every` may be raised to a
+multiple of its value on an existing chain, never lowered (the earlier intervals would lack
+the checkpoints verify then requires).
 
 Appenders serialise on the `audit_head` row (UPDATE first, so the write lock is taken before
 the previous hash is read): the chain never forks, on SQLite or PostgreSQL. Canonical form:
@@ -21,25 +34,28 @@ and UTF-8 kept as is; the seven values are hashed as one compact JSON array.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterator
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from twonets.core.actor import Actor
 from twonets.core.calendar import utcnow
 from twonets.core.config import settings
-from twonets.core.errors import InvalidInput
+from twonets.core.errors import Conflict, InvalidInput
+from twonets.core.logging import get_logger
+from twonets.data import audit_anchor
+from twonets.data.audit_hash import GENESIS, canonical_data, checkpoint_message, entry_hash, ts  # noqa: F401  (part of the audit API)
+from twonets.data.audit_hash import signed as _signed
 from twonets.data.fastpath import Raw
 from twonets.data.keys import SystemKey, system_key
 from twonets.data.tables import audit_checkpoint, audit_entry, audit_head
 
-GENESIS = "0" * 64
+log = get_logger(__name__)
 KINDS = ("access", "decision", "admin", "auth")
 
 
@@ -69,24 +85,6 @@ class Entry:
         }
 
 
-def canonical_data(data: dict[str, Any] | None) -> str:
-    return json.dumps(data or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def ts(at: datetime) -> str:
-    """Canonical timestamp: UTC, microseconds, 'Z'."""
-    if at.tzinfo is not None:
-        at = at.astimezone(timezone.utc).replace(tzinfo=None)
-    return at.isoformat(timespec="microseconds") + "Z"
-
-
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-_sha256 = hashlib.sha256
-
-
-def entry_hash(prev_hash: str, seq: int, at: datetime, kind: str, actor: str, action: str, subject: str, data: str) -> str:
-    body = _dumps([seq, ts(at), kind, actor, action, subject, data])
-    return _sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 
 def _actor_label(actor: Actor | str) -> str:
@@ -166,30 +164,80 @@ def append(
         raw.close()
     every = settings().audit_checkpoint_every
     if every > 0 and seq % every == 0:
-        _sign(session, seq, digest, at)
+        try:
+            _sign(session, seq, digest, at)
+        except Conflict as exc:  # keep the write; verify reports the missing checkpoint
+            log.error("audit.checkpoint_refused", seq=seq, reason=exc.detail)
     return Entry(seq, at, kind, label, action, subject, json.loads(body), prev, digest)
 
 
 # --- checkpoints --------------------------------------------------------------------------
 
 
-def checkpoint_message(seq: int, digest: str) -> bytes:
-    return f"twonets-audit-checkpoint\n{seq}\n{digest}".encode("ascii")
+
+
+_SEGMENT = (
+    select(audit_entry.c.seq, audit_entry.c.at, audit_entry.c.kind, audit_entry.c.actor, audit_entry.c.action,
+           audit_entry.c.subject, audit_entry.c.data, audit_entry.c.prev_hash, audit_entry.c.hash)
+    .where(audit_entry.c.seq > bindparam("after"), audit_entry.c.seq <= bindparam("upto"))
+    .order_by(audit_entry.c.seq)
+)
+
+
+def _check_segment(session: Session | Connection, key: SystemKey, seq: int, digest: str) -> None:
+    """Before signing entry `seq`: the previous checkpoint is valid and every entry since it
+    links and hashes right up to `seq` (whose hash is `digest`); the checkpoints the interval
+    requires exist. Raises Conflict naming the first problem."""
+    prev_cp = session.execute(
+        select(audit_checkpoint.c.seq, audit_checkpoint.c.hash, audit_checkpoint.c.key_id, audit_checkpoint.c.signature)
+        .where(audit_checkpoint.c.seq < seq).order_by(audit_checkpoint.c.seq.desc()).limit(1)
+    ).first()
+    every = settings().audit_checkpoint_every
+    after, prev = 0, GENESIS
+    if prev_cp is not None:
+        if not _signed(key, prev_cp.key_id, prev_cp.signature, int(prev_cp.seq), prev_cp.hash):
+            raise Conflict(f"the checkpoint of entry {prev_cp.seq} is not validly signed: run `twonets audit verify`")
+        after, prev = int(prev_cp.seq), prev_cp.hash
+    if every > 0 and (seq - 1) // every > after // every:
+        missing = (after // every + 1) * every
+        raise Conflict(f"the checkpoint of entry {missing} is missing: run `twonets audit verify`")
+    expected = after + 1
+    first = True
+    for e in session.execute(_SEGMENT, {"after": after - 1 if after else 0, "upto": seq}):
+        if first and after:  # the checkpointed entry itself
+            first = False
+            if e.seq != after or e.hash != prev:
+                raise Conflict(f"entry {after} differs from the one its checkpoint signed")
+            continue
+        first = False
+        if e.seq != expected or e.prev_hash != prev or entry_hash(
+            prev, e.seq, e.at, e.kind, e.actor, e.action, e.subject, e.data
+        ) != e.hash:
+            raise Conflict(f"entry {expected} is missing or altered: run `twonets audit verify`")
+        prev = e.hash
+        expected += 1
+    if expected != seq + 1 or prev != digest:
+        raise Conflict(f"entry {seq} is missing or altered: run `twonets audit verify`")
 
 
 def _sign(session: Session | Connection, seq: int, digest: str, at: datetime, key: SystemKey | None = None) -> dict[str, Any]:
     key = key or system_key()
+    _check_segment(session, key, seq, digest)
     signature = base64.b64encode(key.sign(checkpoint_message(seq, digest))).decode("ascii")
     session.execute(
         insert(audit_checkpoint).values(seq=seq, hash=digest, at=at, key_id=key.key_id, signature=signature)
     )
     # the head remembers the last signed hash (its seq is the live counter)
     session.execute(update(audit_head).where(audit_head.c.id == 1, audit_head.c.seq >= seq).values(hash=digest))
-    return {"seq": seq, "hash": digest, "at": ts(at), "key_id": key.key_id, "signature": signature}
+    signed = {"seq": seq, "hash": digest, "at": ts(at), "key_id": key.key_id, "signature": signature}
+    if isinstance(session, Session):
+        audit_anchor.after_commit(session, signed)
+    return signed
 
 
 def checkpoint(session: Session) -> dict[str, Any] | None:
-    """Sign the current head now (None when the log is empty)."""
+    """Sign the current head now (None when the log is empty). Conflict when the entries since
+    the previous checkpoint do not verify: a broken chain is never signed."""
     seq = session.execute(select(audit_head.c.seq).where(audit_head.c.id == 1)).scalar()
     if not seq:
         return None
@@ -197,6 +245,16 @@ def checkpoint(session: Session) -> dict[str, Any] | None:
     if digest is None:
         raise InvalidInput(f"the head entry {seq} is missing: run `twonets audit verify`")
     return _sign(session, int(seq), digest, utcnow())
+
+
+def head(session: Session) -> dict[str, Any] | None:
+    """The current head (seq and hash) to publish, e.g. in a daily report; `verify --head`
+    later proves that the chain still holds it."""
+    seq = session.execute(select(audit_head.c.seq).where(audit_head.c.id == 1)).scalar()
+    if not seq:
+        return None
+    digest = session.execute(_PREV_HASH, {"seq": seq}).scalar()
+    return {"seq": int(seq), "hash": digest, "head": f"{int(seq)}:{digest}"}
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -231,140 +289,10 @@ def list_entries(
     return [_entry(r) for r in session.execute(stmt)]
 
 
-# --- verification -------------------------------------------------------------------------
-
-
-@dataclass
-class VerifyResult:
-    ok: bool
-    entries: int = 0
-    checkpoints: int = 0
-    head_seq: int = 0
-    first_broken: int | None = None
-    reason: str | None = None
-    problems: list[dict[str, Any]] = field(default_factory=list)
-    seconds: float = 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "entries": self.entries,
-            "checkpoints": self.checkpoints,
-            "head_seq": self.head_seq,
-            "first_broken": self.first_broken,
-            "reason": self.reason,
-            "problems": self.problems,
-            "seconds": round(self.seconds, 3),
-        }
-
-
-def verify(
-    session: Session,
-    *,
-    key: SystemKey | None = None,
-    batch: int = 20000,
-    progress: Callable[[int], None] | None = None,
-) -> VerifyResult:
-    """Check the whole chain and every checkpoint, streaming; name the first broken entry."""
-    import time
-
-    started = time.perf_counter()
-    key = key or system_key()
-    result = VerifyResult(ok=True)
-
-    def broken(seq: int | None, reason: str) -> None:
-        result.problems.append({"seq": seq, "reason": reason})
-        if result.first_broken is None and seq is not None:
-            result.first_broken, result.reason = seq, reason
-        elif result.reason is None:
-            result.reason = reason
-        result.ok = False
-
-    checkpoints: dict[int, list[tuple[str, str, str]]] = {}
-    for cp in session.execute(
-        select(audit_checkpoint.c.seq, audit_checkpoint.c.hash, audit_checkpoint.c.key_id, audit_checkpoint.c.signature)
-    ):
-        result.checkpoints += 1
-        checkpoints.setdefault(int(cp.seq), []).append((cp.hash, cp.key_id, cp.signature))
-        if cp.key_id != key.key_id:
-            broken(int(cp.seq), f"checkpoint at entry {cp.seq} was signed by unknown key {cp.key_id}")
-            continue
-        try:
-            sig = base64.b64decode(cp.signature, validate=True)
-        except (ValueError, TypeError):
-            sig = b""
-        if not key.verify(sig, checkpoint_message(int(cp.seq), cp.hash)):
-            broken(int(cp.seq), f"checkpoint at entry {cp.seq} has an invalid signature")
-
-    chain_broken = False
-    expected = 1
-    prev = GENESIS
-    hash_at: dict[int, str] = {}
-    cols = (
-        audit_entry.c.seq,
-        audit_entry.c.at,
-        audit_entry.c.kind,
-        audit_entry.c.actor,
-        audit_entry.c.action,
-        audit_entry.c.subject,
-        audit_entry.c.data,
-        audit_entry.c.prev_hash,
-        audit_entry.c.hash,
-    )
-    stmt = select(*cols).order_by(audit_entry.c.seq).execution_options(yield_per=batch)
-    n = 0
-    for part in session.execute(stmt).partitions(batch):
-        if not chain_broken:
-            for seq, at, kind, actor, action, subject, data, prev_hash, digest in part:
-                n += 1
-                if seq != expected:
-                    if seq > expected:
-                        broken(expected, f"entry {expected} is missing (next present is {seq})")
-                    else:
-                        broken(seq, f"entry {seq} is out of order")
-                    chain_broken = True
-                    break
-                if prev_hash != prev:
-                    broken(seq, f"entry {seq} does not link to entry {seq - 1} (prev_hash differs)")
-                    chain_broken = True
-                    break
-                if entry_hash(prev, seq, at, kind, actor, action, subject, data) != digest:
-                    broken(seq, f"entry {seq} was altered (its hash does not match its content)")
-                    chain_broken = True
-                    break
-                if seq in checkpoints:
-                    hash_at[seq] = digest
-                prev = digest
-                expected += 1
-        else:
-            n += len(part)
-        if progress is not None:
-            progress(len(part))
-    result.entries = n if chain_broken else expected - 1
-    if chain_broken:
-        result.entries = session.execute(select(func.count()).select_from(audit_entry)).scalar_one()
-    last_seq = expected - 1
-
-    if not chain_broken:
-        for seq, items in sorted(checkpoints.items()):
-            for digest, _kid, _sig in items:
-                if seq > last_seq:
-                    broken(last_seq + 1, f"entries after {last_seq} are missing (a checkpoint signed entry {seq})")
-                    break
-                if hash_at.get(seq) != digest:
-                    broken(seq, f"entry {seq} differs from the one its checkpoint signed")
-        head = session.execute(select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)).first()
-        head_seq = int(head.seq) if head is not None else 0
-        result.head_seq = head_seq
-        if head_seq > last_seq:
-            broken(last_seq + 1, f"entries after {last_seq} are missing (the head is at {head_seq})")
-        elif head_seq < last_seq:
-            broken(head_seq + 1, f"entries after {head_seq} were added behind the head's back")
-    result.seconds = time.perf_counter() - started
-    return result
-
-
 def iter_entries(session: Session, batch: int = 10000) -> Iterator[Entry]:
     stmt = select(audit_entry).order_by(audit_entry.c.seq).execution_options(yield_per=batch)
     for row in session.execute(stmt):
         yield _entry(row)
+
+
+from twonets.data.audit_verify import VerifyResult, verify  # noqa: E402,F401  (part of the audit API; it imports no audit)

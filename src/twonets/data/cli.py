@@ -37,6 +37,18 @@ def _engine(database_url: Optional[str]):
     return make_engine(database_url) if database_url else default_engine()
 
 
+def require_keys(engine) -> None:
+    """Stop (exit 2, one line) when the key directory lacks keys this database was signed with."""
+    from twonets.data.keys import KeysMissing
+    from twonets.data.keys import require_keys as check
+
+    try:
+        check(engine)
+    except KeysMissing as exc:
+        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(2)
+
+
 def _fail(exc: DomainError, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps({"ok": False, "status": exc.status, "detail": exc.detail, "errors": exc.errors}, ensure_ascii=False))
@@ -53,13 +65,22 @@ DB_OPTION = typer.Option(None, "--database-url", help="Defaults to TWONETS_DATAB
 @audit_app.command("verify")
 def audit_verify(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    head: Optional[str] = typer.Option(
+        None, "--head", help="A head published earlier (SEQ:HASH from `twonets audit head`) the chain must still hold."
+    ),
     database_url: Optional[str] = DB_OPTION,
 ) -> None:
-    """Check every link of the chain and every signed checkpoint; name the first broken entry."""
-    from twonets.data import audit
+    """Check every link of the chain, every signed checkpoint (one per interval), the anchor file
+    in the key directory and a published head; name the first broken entry."""
+    from twonets.data import audit, audit_verify
     from twonets.data.tables import audit_entry
 
+    try:
+        published = audit_verify.parse_head(head) if head is not None else None
+    except DomainError as exc:
+        _fail(exc, as_json)
     engine = _engine(database_url)
+    require_keys(engine)
     with unit_of_work(engine) as session:
         total = session.execute(select(func.count()).select_from(audit_entry)).scalar_one()
         show = not as_json and sys.stderr.isatty()
@@ -68,13 +89,15 @@ def audit_verify(
             console=console, disable=not show, transient=True,
         ) as progress:
             task = progress.add_task("verify", total=total)
-            result = audit.verify(session, progress=lambda n: progress.advance(task, n))
+            result = audit.verify(session, head=published, progress=lambda n: progress.advance(task, n))
+    if database_url:
+        engine.dispose()
     if as_json:
         typer.echo(json.dumps(result.as_dict(), ensure_ascii=False))
     elif result.ok:
         console.print(
-            f"[green]audit chain intact[/green]: {result.entries} entries, {result.checkpoints} checkpoints, "
-            f"{result.seconds:.2f} s"
+            f"[green]audit chain intact[/green]: {result.entries} entries, {result.checkpoints} checkpoints "
+            f"({result.anchored} anchored), {result.unsigned} entries after the last checkpoint, {result.seconds:.2f} s"
         )
     else:
         console.print(f"[red]audit chain broken at entry {result.first_broken}[/red]: {result.reason}")
@@ -91,16 +114,40 @@ def audit_checkpoint(
     """Sign the head of the chain with the system key now."""
     from twonets.data import audit
 
-    with unit_of_work(_engine(database_url)) as session:
-        cp = audit.checkpoint(session)
-        if cp is not None:
-            audit.append(session, "admin", SYSTEM, "audit.checkpoint", str(cp["seq"]), {"hash": cp["hash"]})
+    engine = _engine(database_url)
+    require_keys(engine)
+    try:
+        with unit_of_work(engine) as session:
+            cp = audit.checkpoint(session)
+            if cp is not None:
+                audit.append(session, "admin", SYSTEM, "audit.checkpoint", str(cp["seq"]), {"hash": cp["hash"]})
+    except DomainError as exc:  # a broken chain is never signed
+        _fail(exc, as_json)
     if as_json:
         typer.echo(json.dumps(cp))
     elif cp is None:
         console.print("the audit log is empty: nothing to sign")
     else:
         console.print(f"signed entry {cp['seq']} ({cp['hash'][:16]}…) with key {cp['key_id']}")
+
+
+@audit_app.command("head")
+def audit_head(
+    as_json: bool = typer.Option(False, "--json"),
+    database_url: Optional[str] = DB_OPTION,
+) -> None:
+    """Print the chain's head as SEQ:HASH, to publish (a report, another system); a later
+    `twonets audit verify --head SEQ:HASH` proves the chain still holds it."""
+    from twonets.data import audit
+
+    with unit_of_work(_engine(database_url)) as session:
+        h = audit.head(session)
+    if as_json:
+        typer.echo(json.dumps(h))
+    elif h is None:
+        console.print("the audit log is empty")
+    else:
+        typer.echo(h["head"])
 
 
 @users_app.command("create")
@@ -177,3 +224,58 @@ def catalogue_sync(
         typer.echo(json.dumps(counts))
     else:
         console.print(f"catalogue: {counts['created']} created, {counts['updated']} updated, {counts['total']} defined")
+
+
+# --- backup and restore (mounted at the top level: `twonets backup FILE`) -------------------
+
+
+def backup_command(
+    file: str = typer.Argument(..., help="The archive to write (.tar.gz): the database and the key directory."),
+    as_json: bool = typer.Option(False, "--json"),
+    database_url: Optional[str] = DB_OPTION,
+) -> None:
+    """Back up the database (SQLite online backup, or pg_dump) with its key directory in one archive."""
+    from twonets.core.config import settings
+    from twonets.data import backup
+
+    url = database_url or settings().database_url
+    try:
+        manifest = backup.backup(url, settings().key_dir, file)
+    except DomainError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        typer.echo(json.dumps({"file": file, **manifest}))
+    else:
+        console.print(f"backed up {manifest['dialect']} database (audit head {manifest['audit_head_seq']}) "
+                      f"and keys ({manifest['system_key_id']}) to {file}; it holds private keys: keep it safe")
+
+
+def restore_command(
+    file: str = typer.Argument(..., help="An archive written by `twonets backup`."),
+    force: bool = typer.Option(False, "--force", help="Overwrite a database or key directory that is not empty."),
+    as_json: bool = typer.Option(False, "--json"),
+    database_url: Optional[str] = DB_OPTION,
+) -> None:
+    """Restore a backup: the database and the key directory; then check the keys and the audit chain."""
+    from twonets.core.config import settings
+    from twonets.data import audit, backup
+
+    url = database_url or settings().database_url
+    try:
+        manifest = backup.restore(file, url, settings().key_dir, force=force)
+    except DomainError as exc:
+        _fail(exc, as_json)
+    engine = make_engine(url)
+    try:
+        require_keys(engine)
+        with unit_of_work(engine) as session:
+            result = audit.verify(session)
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(json.dumps({"restored": manifest, "audit": result.as_dict()}))
+    elif result.ok:
+        console.print(f"restored {file} (taken {manifest['created_at']}); audit chain intact: {result.entries} entries")
+    else:
+        console.print(f"[red]restored {file}, but the audit chain is broken at entry {result.first_broken}[/red]: {result.reason}")
+    raise typer.Exit(0 if result.ok else 1)

@@ -131,7 +131,23 @@ def active_grants(session: Session, dataset_id: int, department: str, now: datet
 # --- commands -----------------------------------------------------------------------------
 
 
+def end_grants(session: Session, request_pk: int, request_id: str, reason: str, at: datetime) -> list[str]:
+    """Revoke approved request `request_pk` and end every grant it produced; their ids.
+
+    The request's state moves by compare-and-set, as the first write of the transaction (see
+    `share_requests._settle`): of racing revocations one wins, the others get Conflict."""
+    done = session.execute(update(_R).where(_R.c.id == request_pk, _R.c.status == "approved").values(status="revoked"))
+    if done.rowcount != 1:
+        now = session.execute(select(_R.c.status).where(_R.c.id == request_pk)).scalar()
+        raise Conflict(f"request {request_id} is {now}, not approved", state=now)
+    live = (_G.c.request_id == request_pk, _G.c.revoked_at.is_(None))
+    ended = list(session.execute(select(_G.c.public_id).where(*live).order_by(_G.c.public_id)).scalars())
+    session.execute(update(_G).where(*live).values(revoked_at=at, revoked_reason=reason))
+    return ended
+
+
 def revoke_grant(session: Session, actor: Actor, grant_id: str, *, reason: str, at: datetime | None = None) -> Grant:
+    """Revoke a grant: its request is revoked too, with every grant it produced."""
     at = at or utcnow()
     grant = get_grant(session, actor, grant_id)
     if not (actor.has("system") or (actor.has("data_officer") and actor.department == grant.owner_department)):
@@ -141,11 +157,10 @@ def revoke_grant(session: Session, actor: Actor, grant_id: str, *, reason: str, 
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("a revocation states its reason", errors=[{"field": "reason", "message": "required"}])
-    session.execute(update(_G).where(_G.c.public_id == grant_id).values(revoked_at=at, revoked_reason=reason))
-    session.execute(
-        update(_R)
-        .where(_R.c.public_id == grant.request_id)
-        .values(status="revoked")
+    request_pk = session.execute(select(_G.c.request_id).where(_G.c.public_id == grant_id)).scalar_one()
+    ended = end_grants(session, request_pk, grant.request_id, reason, at)
+    audit.append(
+        session, "decision", actor, "grant.revoke", grant_id,
+        {"dataset": grant.dataset, "request": grant.request_id, "grants": ended, "reason": reason}, at=at,
     )
-    audit.append(session, "decision", actor, "grant.revoke", grant_id, {"dataset": grant.dataset, "reason": reason}, at=at)
     return get_grant(session, actor, grant_id)

@@ -3,6 +3,12 @@
 Stored as PEM under ``settings().key_dir`` (default ./var/keys), generated on first use with
 owner-only permissions. Verification uses the public key derived from it; `key_id` is the
 first 16 hex digits of the SHA-256 of the raw public key.
+
+A database that has been signed is bound to its keys: `require_keys` (run by `serve` and the
+CLI commands that sign or verify) refuses to go on when the key that signed its audit
+checkpoints, or a department's current e-seal, is missing from the key directory — a new key
+would silently change licence seals and JWTs and make the audit chain unverifiable. The key
+directory is part of every backup (`twonets backup`).
 """
 
 from __future__ import annotations
@@ -48,6 +54,64 @@ class SystemKey:
 def key_id_of(public: Ed25519PublicKey) -> str:
     raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def load_system_key(key_dir: str | os.PathLike | None = None) -> SystemKey | None:
+    """The system key if the key directory holds one (never generates)."""
+    directory = Path(key_dir or settings().key_dir).resolve()
+    cached = _cache.get(str(directory))
+    if cached is not None:
+        return cached
+    if not (directory / KEY_FILE).exists():
+        return None
+    return system_key(directory)
+
+
+class KeysMissing(Exception):
+    """The key directory lacks keys the database was signed with (a one-line message)."""
+
+
+def missing_keys(session, key_dir: str | os.PathLike | None = None) -> str | None:
+    """What the database needs from the key directory and it lacks, in one line; None if all there.
+
+    The database names its keys itself: the key id of its newest audit checkpoint, and the
+    current e-seal of each department (`svc_seal_key`, read by name: the data foundation does
+    not import the services package). A database that has signed nothing needs nothing."""
+    from sqlalchemy import inspect, text
+
+    directory = Path(key_dir or settings().key_dir).resolve()
+    tables = set(inspect(session.connection()).get_table_names())
+    lacking: list[str] = []
+    if "audit_checkpoint" in tables:
+        signer = session.execute(text("SELECT key_id FROM audit_checkpoint ORDER BY seq DESC, id DESC LIMIT 1")).scalar()
+        if signer is not None:
+            key = load_system_key(directory)
+            if key is None:
+                lacking.append(f"the system key {signer} that signed the audit chain ({KEY_FILE})")
+            elif key.key_id != signer:
+                lacking.append(f"the system key {signer} that signed the audit chain (the directory holds {key.key_id})")
+    if "svc_seal_key" in tables:
+        seals = session.execute(text("SELECT key_id FROM svc_seal_key WHERE retired_at IS NULL ORDER BY key_id")).scalars()
+        gone = [k for k in seals if not (directory / "eseals" / f"{k}.pem").exists()]
+        if gone:
+            lacking.append(f"{len(gone)} e-seal key(s) ({', '.join(gone[:3])}{'…' if len(gone) > 3 else ''})")
+    if not lacking:
+        return None
+    return (
+        f"the signing keys of this database are missing from {directory}: {'; '.join(lacking)}. "
+        "Restore them with `twonets restore BACKUP` or point TWONETS_KEY_DIR at the directory that holds them; "
+        "twonets makes no new keys for a database that has been signed."
+    )
+
+
+def require_keys(engine=None, key_dir: str | os.PathLike | None = None) -> None:
+    """Raise KeysMissing unless the key directory holds every key the database was signed with."""
+    from twonets.core.db import default_engine, session_factory
+
+    with session_factory(engine or default_engine())() as session:
+        problem = missing_keys(session, key_dir)
+    if problem:
+        raise KeysMissing(problem)
 
 
 def system_key(key_dir: str | os.PathLike | None = None) -> SystemKey:

@@ -14,7 +14,7 @@ from twonets.core.calendar import utcnow
 from twonets.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from twonets.core.ids import next_id
 from twonets.data import audit, catalogue
-from twonets.data.grants import _involved
+from twonets.data.grants import _involved, end_grants
 from twonets.data.models import Dataset, _iso
 from twonets.data.tables import data_dataset, data_grant, data_share_request
 
@@ -215,11 +215,22 @@ def request_share(
     return get_request(session, SYSTEM, public_id)
 
 
+def _settle(session: Session, request_pk: int, public_id: str, source: str, **values: Any) -> None:
+    """Move a request out of state `source`, or raise Conflict when another decision won.
+
+    A compare-and-set UPDATE, and the first write of its transaction: on PostgreSQL a racing
+    decision waits for the row lock and then finds the state changed; on SQLite the write lock
+    is taken at the same time as the snapshot (no stale read to upgrade). One winner, the
+    others 409. The unique grant per request (`uq_data_grant_request_id`) backs it up."""
+    done = session.execute(update(_R).where(_R.c.id == request_pk, _R.c.status == source).values(**values))
+    if done.rowcount != 1:
+        now = session.execute(select(_R.c.status).where(_R.c.id == request_pk)).scalar()
+        raise Conflict(f"request {public_id} is {now}, not {source}", state=now)
+
+
 def _approve(session: Session, actor: Actor, request_pk: int, public_id: str, ds: Dataset, reason: str, at: datetime) -> str:
+    _settle(session, request_pk, public_id, "pending", status="approved", decided_by=actor.label, decided_at=at, reason=reason)
     req = session.execute(select(_R).where(_R.c.id == request_pk)).one()
-    session.execute(
-        update(_R).where(_R.c.id == request_pk).values(status="approved", decided_by=actor.label, decided_at=at, reason=reason)
-    )
     grant_id = next_id(session, "GR", at)
     session.execute(
         insert(_G).values(
@@ -272,9 +283,7 @@ def decide(
     else:
         if not reason:
             raise InvalidInput("a refusal states its reason", errors=[{"field": "reason", "message": "required"}])
-        session.execute(
-            update(_R).where(_R.c.id == pk).values(status="refused", decided_by=actor.label, decided_at=at, reason=reason)
-        )
+        _settle(session, pk, request_id, "pending", status="refused", decided_by=actor.label, decided_at=at, reason=reason)
         audit.append(session, "decision", actor, "share.refuse", request_id, {"dataset": ds.code, "reason": reason}, at=at)
     return get_request(session, actor, request_id)
 
@@ -285,6 +294,26 @@ def withdraw(session: Session, actor: Actor, request_id: str, at: datetime | Non
     if actor.department != req.department or not actor.has(*REQUEST_ROLES):
         raise Forbidden("only the requesting department withdraws its request")
     pk = _pending(session, req)
-    session.execute(update(_R).where(_R.c.id == pk).values(status="withdrawn", decided_by=actor.label, decided_at=at))
+    _settle(session, pk, request_id, "pending", status="withdrawn", decided_by=actor.label, decided_at=at)
     audit.append(session, "decision", actor, "share.withdraw", request_id, {"dataset": req.dataset}, at=at)
+    return get_request(session, actor, request_id)
+
+
+def revoke_request(session: Session, actor: Actor, request_id: str, *, reason: str, at: datetime | None = None) -> ShareRequest:
+    """The owner department's data officer revokes an approved request: every grant it
+    produced ends now, and reads under them are refused from the commit on."""
+    at = at or utcnow()
+    req = get_request(session, actor, request_id)
+    if not (actor.has("system") or (actor.has("data_officer") and actor.department == req.owner_department)):
+        raise Forbidden("only the owner department's data officers revoke grants of its data")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("a revocation states its reason", errors=[{"field": "reason", "message": "required"}])
+    if req.status != "approved":
+        raise Conflict(f"request {request_id} is {req.status}, not approved", state=req.status)
+    pk = session.execute(select(_R.c.id).where(_R.c.public_id == request_id)).scalar_one()
+    ended = end_grants(session, pk, request_id, reason, at)
+    audit.append(
+        session, "decision", actor, "share.revoke", request_id, {"dataset": req.dataset, "grants": ended, "reason": reason}, at=at
+    )
     return get_request(session, actor, request_id)

@@ -110,6 +110,8 @@ data_grant = Table(
     Column("revoked_reason", Text, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Index("ix_data_grant_dataset_department", "dataset_id", "department"),
+    # one decision per request: an approval produces exactly one grant
+    UniqueConstraint("request_id", name="uq_data_grant_request_id"),
 )
 
 # One row per subject touched by a read: answers "who used my data".

@@ -15,6 +15,7 @@ def cli_db(tmp_path, monkeypatch):
     from twonets.core import config, db
 
     monkeypatch.setenv("TWONETS_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("TWONETS_KEY_DIR", str(tmp_path / "keys"))  # a database's own keys and audit anchor
     config.settings.cache_clear()
     db.engine_for.cache_clear()
     yield tmp_path

@@ -235,10 +235,16 @@ def test_a_registered_source_serves_a_dataset(engine):
         calls.append((ds.code, tuple(subject_ids or ()), limit))
         return [access.SourceRecord("WO-1", "P1", {"order_id": "WO-1", "reporter_phone": "13812345678", "category": "litter"})]
 
+    from twonets.data import sources
+
+    previous = sources.source_of("work_orders")
     access.register_source("work_orders", orders_source)
     try:
         out = _read(engine, who=actor("dispatcher", "dispatch"), dataset="work_orders", fields=["order_id", "reporter_phone"])
-    finally:
-        access._sources.pop("work_orders", None)
+    finally:  # leave the source the composition root registered
+        if previous is None:
+            sources._sources.pop("work_orders", None)
+        else:
+            sources.register_source("work_orders", previous)
     assert calls == [("work_orders", ("P1",), 100)]
     assert out.records[0]["data"] == {"order_id": "WO-1", "reporter_phone": "138****5678"}

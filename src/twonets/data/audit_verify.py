@@ -1,0 +1,180 @@
+"""`verify`: check the whole audit chain, its checkpoints, the anchor file and a published head.
+
+Streams the chain once and names the first broken entry. What it requires is listed in the
+`audit` module's docstring, with the limits of what it can prove.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from twonets.core.config import settings
+from twonets.core.errors import InvalidInput
+from twonets.data import audit_anchor
+from twonets.data.audit_hash import GENESIS, entry_hash
+from twonets.data.audit_hash import signed as _signed
+from twonets.data.keys import SystemKey, system_key
+from twonets.data.tables import audit_checkpoint, audit_entry, audit_head
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    entries: int = 0
+    checkpoints: int = 0
+    anchored: int = 0
+    head_seq: int = 0
+    unsigned: int = 0
+    first_broken: int | None = None
+    reason: str | None = None
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "entries": self.entries,
+            "checkpoints": self.checkpoints,
+            "anchored": self.anchored,
+            "head_seq": self.head_seq,
+            "unsigned": self.unsigned,
+            "first_broken": self.first_broken,
+            "reason": self.reason,
+            "problems": self.problems,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def parse_head(raw: str) -> tuple[int, str]:
+    """`SEQ:HASH` as printed by `twonets audit head`."""
+    seq, _, digest = (raw or "").strip().partition(":")
+    if not seq.isdigit() or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise InvalidInput(f"a published head reads SEQ:HASH (64 hex digits), not {raw!r}",
+                           errors=[{"field": "head", "message": "malformed"}])
+    return int(seq), digest
+
+
+def verify(
+    session: Session,
+    *,
+    key: SystemKey | None = None,
+    head: tuple[int, str] | None = None,
+    key_dir: str | None = None,
+    batch: int = 20000,
+    progress: Callable[[int], None] | None = None,
+) -> VerifyResult:
+    """Check the whole chain, every checkpoint, the anchor file and (if given) a published head;
+    name the first broken entry."""
+    started = time.perf_counter()
+    key = key or system_key(key_dir)
+    result = VerifyResult(ok=True)
+
+    def broken(seq: int | None, reason: str) -> None:
+        result.problems.append({"seq": seq, "reason": reason})
+        if result.first_broken is None and seq is not None:
+            result.first_broken, result.reason = seq, reason
+        elif result.reason is None:
+            result.reason = reason
+        result.ok = False
+
+    checkpoints: dict[int, list[str]] = {}
+    for cp in session.execute(
+        select(audit_checkpoint.c.seq, audit_checkpoint.c.hash, audit_checkpoint.c.key_id, audit_checkpoint.c.signature)
+    ):
+        result.checkpoints += 1
+        checkpoints.setdefault(int(cp.seq), []).append(cp.hash)
+        if cp.key_id != key.key_id:
+            broken(int(cp.seq), f"checkpoint at entry {cp.seq} was signed by unknown key {cp.key_id}")
+        elif not _signed(key, cp.key_id, cp.signature, int(cp.seq), cp.hash):
+            broken(int(cp.seq), f"checkpoint at entry {cp.seq} has an invalid signature")
+
+    anchors, bad_lines = audit_anchor.read(key_dir)
+    where = audit_anchor.anchor_path(key_dir)
+    for n in bad_lines:
+        broken(None, f"line {n} of the anchor file {where} is unreadable")
+    for a in anchors:
+        if not _signed(key, a["key_id"], a["signature"], a["seq"], a["hash"]):
+            broken(a["seq"], f"the anchor file {where} holds an entry {a['seq']} not validly signed by this key")
+    result.anchored = len(anchors)
+
+    wanted = set(checkpoints) | {a["seq"] for a in anchors} | ({head[0]} if head else set())
+    chain_broken = False
+    expected = 1
+    prev = GENESIS
+    hash_at: dict[int, str] = {}
+    cols = (
+        audit_entry.c.seq, audit_entry.c.at, audit_entry.c.kind, audit_entry.c.actor, audit_entry.c.action,
+        audit_entry.c.subject, audit_entry.c.data, audit_entry.c.prev_hash, audit_entry.c.hash,
+    )
+    stmt = select(*cols).order_by(audit_entry.c.seq).execution_options(yield_per=batch)
+    for part in session.execute(stmt).partitions(batch):
+        if not chain_broken:
+            for seq, at, kind, actor, action, subject, data, prev_hash, digest in part:
+                if seq != expected:
+                    if seq > expected:
+                        broken(expected, f"entry {expected} is missing (next present is {seq})")
+                    else:
+                        broken(seq, f"entry {seq} is out of order")
+                    chain_broken = True
+                    break
+                if prev_hash != prev:
+                    broken(seq, f"entry {seq} does not link to entry {seq - 1} (prev_hash differs)")
+                    chain_broken = True
+                    break
+                if entry_hash(prev, seq, at, kind, actor, action, subject, data) != digest:
+                    broken(seq, f"entry {seq} was altered (its hash does not match its content)")
+                    chain_broken = True
+                    break
+                if seq in wanted:
+                    hash_at[seq] = digest
+                prev = digest
+                expected += 1
+        if progress is not None:
+            progress(len(part))
+    last_seq = expected - 1
+    if chain_broken:
+        result.entries = session.execute(select(func.count()).select_from(audit_entry)).scalar_one()
+        result.seconds = time.perf_counter() - started
+        return result
+    result.entries = last_seq
+
+    def holds(seq: int, digest: str, what: str) -> None:
+        if seq > last_seq:
+            broken(last_seq + 1, f"entries after {last_seq} are missing ({what} entry {seq})")
+        elif hash_at.get(seq) != digest:
+            broken(seq, f"entry {seq} differs from the one {what}")
+
+    for seq, digests in sorted(checkpoints.items()):
+        for digest in digests:
+            holds(seq, digest, "its checkpoint signed")
+    every = settings().audit_checkpoint_every
+    if every > 0:
+        for seq in range(every, last_seq + 1, every):
+            if seq not in checkpoints:
+                broken(seq, f"the checkpoint of entry {seq} is missing (one is signed every {every} entries)")
+                break
+    for a in sorted(anchors, key=lambda a: a["seq"]):
+        holds(a["seq"], a["hash"], f"the anchor file {where} recorded as signed:")
+        if a["seq"] not in checkpoints:
+            broken(a["seq"], f"the checkpoint of entry {a['seq']} recorded in the anchor file is gone from the database")
+    if head is not None:
+        holds(head[0], head[1], "the published head names as")
+    row = session.execute(select(audit_head.c.seq).where(audit_head.c.id == 1)).first()
+    head_seq = int(row.seq) if row is not None else 0
+    result.head_seq = head_seq
+    if head_seq > last_seq:
+        broken(last_seq + 1, f"entries after {last_seq} are missing (the head is at {head_seq})")
+    elif head_seq < last_seq:
+        broken(head_seq + 1, f"entries after {head_seq} were added behind the head's back")
+    signed = [s for s in checkpoints if s <= last_seq]
+    result.unsigned = last_seq - max(signed, default=0)
+    result.problems.sort(key=lambda p: (p["seq"] is None, p["seq"] or 0))
+    if result.problems:
+        result.first_broken, result.reason = result.problems[0]["seq"], result.problems[0]["reason"]
+    result.seconds = time.perf_counter() - started
+    return result
