@@ -27,6 +27,8 @@ STATES = (
 FINAL = frozenset({"closed", "cancelled"})
 # Where the clock runs and a department (or the desk) owes work.
 OPEN = frozenset({"created", "dispatched", "accepted", "in_progress", "returned"})
+# The work is done (or given up): a problem found again there needs a new order, not this one.
+DONE = frozenset({"resolved", "checked", "closed", "cancelled"})
 
 # action → states it may start from. The target state is fixed except where noted in _target.
 TRANSITIONS: dict[str, frozenset[str]] = {
