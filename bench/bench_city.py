@@ -333,7 +333,7 @@ def year_db(seed: int = SEED) -> tuple[Path, int, float | None]:
     from sqlalchemy import func, insert, select
 
     from twonets.demo.orders import Simulator, _cached_router
-    from twonets.city.store import values as _values
+    from twonets.city.order_repository import values as _values
     from twonets.city.tables import work_order
     from twonets.core import calendar
     from twonets.core.db import make_engine, unit_of_work, upgrade

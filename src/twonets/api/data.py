@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from twonets.api.auth import current_actor, optional_actor, require_roles
 from twonets.api.deps import get_session, idempotent
+from twonets.core import pages
 from twonets.core.actor import Actor
 from twonets.core.calendar import utcnow
 from twonets.core.config import settings
@@ -308,19 +309,21 @@ def read(body: ReadIn, actor: Actor = Depends(staff_with_department), session: S
 @router.get("/my-data/accesses", tags=["my data"])
 def my_data_accesses(
     limit: int = Query(50, ge=1, le=200),
-    cursor: int | None = Query(None, ge=1),
+    cursor: str | None = Query(None, max_length=pages.MAX_LENGTH, description="the `next` of the previous page"),
     actor: Actor = Depends(require_roles("citizen")),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
     """Who used my data: every access to the caller's records, by department, purpose and matter."""
     subject = identity.subject_of(session, actor)
-    items, nxt = access.my_accesses(session, actor, limit=limit, cursor=cursor, subject_id=subject)
-    return {"items": items, "next": str(nxt) if nxt is not None else None}
+    items, nxt = access.my_accesses(session, actor, limit=limit, cursor=pages.decode_int(cursor, ACCESSES_CURSOR),
+                                    subject_id=subject)
+    return {"items": items, "next": pages.encode(ACCESSES_CURSOR, nxt) if nxt is not None else None}
 
 
 # --- audit --------------------------------------------------------------------------------
 
 auditor = require_roles("administrator")
+AUDIT_CURSOR, ACCESSES_CURSOR = "au", "m"  # kinds of cursor (core/pages.py)
 
 
 @router.get("/audit", tags=["audit"])
@@ -329,14 +332,15 @@ def list_audit(
     actor_id: str | None = Query(None, alias="actor", max_length=80),
     subject: str | None = Query(None, max_length=200),
     limit: int = Query(50, ge=1, le=500),
-    cursor: int | None = Query(None, ge=1),
+    cursor: str | None = Query(None, max_length=pages.MAX_LENGTH, description="the `next` of the previous page"),
     actor: Actor = Depends(auditor),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
-    """The audit log, newest first; `cursor` is the seq to continue below."""
-    entries = audit.list_entries(session, kind=kind, actor=actor_id, subject=subject, before=cursor, limit=limit + 1)
-    nxt = str(entries[limit - 1].seq) if len(entries) > limit else None
-    return {"items": [e.as_dict() for e in entries[:limit]], "next": nxt}
+    """The audit log, newest first; `cursor` (the `next` of the previous page) continues below it."""
+    entries = audit.list_entries(session, kind=kind, actor=actor_id, subject=subject,
+                                 before=pages.decode_int(cursor, AUDIT_CURSOR), limit=limit + 1)
+    return {"items": [e.as_dict() for e in entries[:limit]],
+            "next": pages.next_cursor(entries, limit, AUDIT_CURSOR, lambda e: e.seq)}
 
 
 @router.get("/audit/verify", tags=["audit"])

@@ -107,7 +107,7 @@ def push_tags(body: list[tags.TagIn] = Body(..., max_length=5000),
 
 @router.get("/tags", summary="Business tags (people's references masked)")
 def list_tags(subject_ref: str | None = Query(None, max_length=80), tag: str | None = Query(None, max_length=60),
-              limit: int = Query(100, ge=1, le=500), cursor: int | None = Query(None, ge=0, le=2**62),
+              limit: int = Query(100, ge=1, le=500), cursor: str | None = Query(None, max_length=200),
               _: Actor = Depends(staff), session: Session = Depends(get_session)) -> dict[str, Any]:
     return tags.list_tags(session, subject_ref=subject_ref, tag=tag, limit=limit, cursor=cursor)
 
@@ -133,7 +133,7 @@ def list_alarms(status: Literal["active", "cleared"] | None = None, detector: st
 
 @router.get("/readings/quarantine", summary="Quarantined readings with their reasons, newest first, and counts by reason")
 def quarantine(reason: str | None = Query(None, max_length=40), thing_id: str | None = Query(None, max_length=80),
-               limit: int = Query(50, ge=1, le=500), cursor: int | None = Query(None, ge=0, le=2**62),
+               limit: int = Query(50, ge=1, le=500), cursor: str | None = Query(None, max_length=200),
                _: Actor = Depends(staff), session: Session = Depends(get_session)) -> dict[str, Any]:
     page = store.list_quarantine(session, reason=reason, thing_id=thing_id, limit=limit, cursor=cursor)
     return {**page, "reasons": store.quarantine_reasons(session), **store.counts(session)}

@@ -2,7 +2,10 @@
 
 Computed with one SQL aggregate over the order projection (`work_order`), whose every column
 is the replay of the order's events (so each figure is reproducible from the stored events;
-`from_states` is the same arithmetic in Python, used to check that). SQL over the projection,
+`from_states` is the same arithmetic in Python, used to check that). This module is a
+read-only query model: besides `city/order_repository.py` the one reader of the order table
+(aggregates, never rows), and it writes nothing; `flags` gives the repository the KPI
+counters it stores with every write. SQL over the projection,
 not DuckDB over the event table: the projection already holds the folded facts (resolved
 same day, working-day resolution time net of suspensions, on time…), so one indexed scan
 answers every cut on both SQLite and PostgreSQL, with no copy of the data to keep in sync.

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from twonets.city.lifecycle import CHANNELS, SATISFACTION, SOURCES
+from twonets.core.pages import Page
 
 Source = Literal["auto", "proactive", "citizen"]
 Channel = Literal["sensor", "business_system", "inspector", "phone", "web", "app", "mini_program", "open311"]
@@ -140,9 +141,8 @@ class Order(BaseModel):
     timeline: list[OrderEvent] | None = None
 
 
-class OrderPage(BaseModel):
-    items: list[Order]
-    next: str | None
+class OrderPage(Page[Order]):
+    """A page of orders (core/pages.py); `next` is the cursor of the following page."""
 
 
 class RoutingRuleIn(BaseModel):

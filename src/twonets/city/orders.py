@@ -6,33 +6,28 @@ Every change of an order is an event row plus the updated projection, written to
 
 from __future__ import annotations
 
-import base64
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from twonets.city import lifecycle, routing, scope, spatial, store
-from twonets.city.reporters import reporter_contact  # noqa: F401  (service API; serves the work_orders dataset)
-from twonets.city.store import events_by_order, events_of  # noqa: F401  (part of the service API)
-from twonets.city.lifecycle import OrderState
+from twonets.city import lifecycle, routing, scope, spatial
+from twonets.city import order_repository as repo
+from twonets.city.lifecycle import Event, OrderState
 from twonets.city.models import Order, OrderCreate, OrderEvent, OrderPage, Reporter, ReporterView, TickResult
+from twonets.city.order_repository import events_by_order, events_of  # noqa: F401  (part of the service API)
 from twonets.city.reference import reference
+from twonets.city.reporters import reporter_contact  # noqa: F401  (service API; serves the work_orders dataset)
 from twonets.city.tables import category as category_t
 from twonets.city.tables import department as department_t
-from twonets.city.tables import reporter as reporter_t
-from twonets.city.tables import work_order, work_order_event
-from twonets.core import calendar, ids
-from twonets.core.actor import Actor
+from twonets.core import calendar, ids, pages
+from twonets.core.actor import SYSTEM, Actor
 from twonets.core.config import settings
 from twonets.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from twonets.city.events import OrderChanged
-from twonets.core.events import queue as queue_event
 from twonets.data import masking
-
-
 
 # --- reference ----------------------------------------------------------------------------
 
@@ -60,25 +55,12 @@ def sync_reference(session: Session) -> None:
 # --- creating -----------------------------------------------------------------------------
 
 
-def _limit_for(source: str, category: str, severity: str) -> calendar.Limit:
-    if source == "auto":  # auto-detected orders are due the same calendar day
+def limit_for(source: str, category: str, severity: str) -> calendar.Limit:
+    """The time limit of a new order: auto-detected orders are due the same calendar day, the
+    rest by their category and severity."""
+    if source == "auto":
         return calendar.Limit("same_day")
     return reference().category(category).limits[severity].limit()
-
-
-# Built once: statements on the hot path of order creation, with bound parameters.
-_DUPLICATE_CANDIDATES = select(work_order.c.public_id, work_order.c.lon, work_order.c.lat).where(
-    work_order.c.category == bindparam("category"),
-    work_order.c.status.in_(sorted(lifecycle.OPEN | {"suspended"})),
-    work_order.c.created_at >= bindparam("since", type_=work_order.c.created_at.type),
-    work_order.c.created_at <= bindparam("until", type_=work_order.c.created_at.type),
-    work_order.c.master_id.is_(None),
-    work_order.c.lon.between(bindparam("x0"), bindparam("x1")),
-    work_order.c.lat.between(bindparam("y0"), bindparam("y1")),
-)
-_INSERT_ORDER = insert(work_order).returning(work_order.c.id)
-_INSERT_REPORTER = insert(reporter_t).returning(reporter_t.c.id)
-_INSERT_EVENTS = insert(work_order_event)
 
 
 def find_duplicate(session: Session, category: str, lon: float | None, lat: float | None, at: datetime) -> str | None:
@@ -86,11 +68,8 @@ def find_duplicate(session: Session, category: str, lon: float | None, lat: floa
     if lon is None or lat is None:
         return None
     cfg = settings()
-    x0, y0, x1, y1 = spatial.bbox_around(lon, lat, cfg.duplicate_radius_m)
-    rows = session.execute(_DUPLICATE_CANDIDATES, {
-        "category": category, "since": at - timedelta(hours=cfg.duplicate_window_h), "until": at,
-        "x0": x0, "x1": x1, "y0": y0, "y1": y1,
-    }).all()
+    rows = repo.duplicate_candidates(session, category, at - timedelta(hours=cfg.duplicate_window_h), at,
+                                     spatial.bbox_around(lon, lat, cfg.duplicate_radius_m))
     best = min(rows, key=lambda r: spatial.distance_m(lon, lat, r.lon, r.lat), default=None)
     if best is None or spatial.distance_m(lon, lat, best.lon, best.lat) > cfg.duplicate_radius_m:
         return None
@@ -128,10 +107,8 @@ def create_order(session: Session, actor: Actor, data: OrderCreate, at: datetime
         _refuse_outside(session, data, place)
     reporter_id = None
     if data.reporter and (data.reporter.name or data.reporter.phone):
-        reporter_id = session.execute(
-            _INSERT_REPORTER, {"name": data.reporter.name, "phone": data.reporter.phone}
-        ).scalar_one()
-    limit = _limit_for(data.source, data.category, data.severity)
+        reporter_id = repo.add_reporter(session, data.reporter.name, data.reporter.phone)
+    limit = limit_for(data.source, data.category, data.severity)
     created = lifecycle.creation_event(
         at, actor.label,
         public_id=ids.next_id(session, "WO", at), source=data.source, channel=data.channel,
@@ -153,12 +130,70 @@ def create_order(session: Session, actor: Actor, data: OrderCreate, at: datetime
         why = "dispatcher override" if data.department else "routing rule"
         events.append(lifecycle.decide(state, "dispatch", at, "system", why, department=dept))
     state = lifecycle.apply(state, events[-1])
-    order_id = session.execute(_INSERT_ORDER, store.values(state)).scalar_one()
-    session.execute(_INSERT_EVENTS, [store.event_row(order_id, i + 1, e) for i, e in enumerate(events)])
-    for e in events:
-        queue_event(session, OrderChanged(state.public_id, e.action, e.to_status, state.department,
-                                            e.at.isoformat(), state.source, state.category))
+    repo.add(session, state, events)
     return _to_order(state, data.reporter if reporter_id else None, masked=True)
+
+
+def open_or_attach_auto_order(session: Session, data: OrderCreate, at: datetime | None = None) -> tuple[str, bool]:
+    """The open order of an auto-detected problem (`data.external_ref`, e.g. an alarm key
+    `detector:thing`), or a new one made from `data` when there is none that is not done with
+    (resolved, checked, closed, cancelled: a problem found again there gets a new order).
+    Returns (order id, created). The system acts; callers serialize per key (sensing takes an
+    advisory lock on PostgreSQL; SQLite has one writer)."""
+    if data.source != "auto" or not data.external_ref:
+        raise InvalidInput("an auto order is opened for an external reference (source auto, external_ref set)")
+    found = repo.open_with_external_ref(session, data.external_ref)
+    if found is not None:
+        return found, False
+    return create_order(session, SYSTEM, data, at).id, True
+
+
+@dataclass(frozen=True)
+class History:
+    """A past order to import: its events (a `create` first) and its reporter's contact, if any.
+    The create event carries no reporter key: the import stores the contact and sets it."""
+
+    events: Sequence[Event]
+    reporter: Reporter | None = None
+
+
+def _checked(events: Sequence[Event]) -> OrderState:
+    """Replay `events` through the lifecycle, deciding each again: every step must be legal from
+    the state before it, in time order, and produce the state change it records."""
+    first = events[0] if events else None
+    if first is None or first.action != "create":
+        raise InvalidInput("an order's history starts with its create event")
+    state = lifecycle.apply(None, lifecycle.creation_event(first.at, first.actor, **first.data))
+    ref = reference()
+    ref.category(state.category)
+    for e in events[1:]:
+        again = lifecycle.decide(state, e.action, e.at, e.actor, e.reason, **dict(e.data))
+        if (again.from_status, again.to_status) != (e.from_status, e.to_status):
+            raise InvalidInput(f"{state.public_id}: {e.action} goes {again.from_status} → {again.to_status}, "
+                               f"not {e.from_status} → {e.to_status}")
+        if e.action in ("dispatch", "reassign"):
+            ref.department(e.data["department"])
+        state = lifecycle.apply(state, e)
+    return state
+
+
+def import_history(session: Session, histories: Sequence[History]) -> tuple[int, int]:
+    """Import past orders in bulk (a district's history, the demo): each history is replayed and
+    checked through the lifecycle first (`InvalidInput` or `IllegalTransition` names the first
+    bad step, and nothing is written), then stored with the projection its replay gives.
+    Public ids come with the create events (reserve them with `ids.reserve`); no order events are
+    published. Returns (orders, events) written."""
+    checked: list[list[Any]] = []
+    for h in histories:
+        if h.events and h.events[0].data.get("reporter_id") is not None:
+            raise InvalidInput("a history names its reporter's contact, not a reporter key")
+        contact = h.reporter if h.reporter and (h.reporter.name or h.reporter.phone) else None
+        checked.append([_checked(h.events), list(h.events), contact])
+    reported = [c for c in checked if c[2] is not None]
+    for c, key in zip(reported, repo.add_reporters(session, [(c[2].name, c[2].phone) for c in reported])):
+        c[0] = replace(c[0], reporter_id=key)
+        c[1][0] = replace(c[1][0], data={**c[1][0].data, "reporter_id": key})
+    return len(checked), repo.import_many(session, [(state, events) for state, events, _ in checked])
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -181,11 +216,6 @@ _SAME = ("source", "channel", "category", "severity", "status", "department", "s
          "closed_at", "on_time", "actually_resolved", "satisfaction", "condition_cleared_at")
 
 
-# What a listing reads: only the columns an Order shows (half the row; the rest is bookkeeping).
-_LISTED = [work_order.c[name] for name in (*_SAME, "id", "public_id", "photos", "reporter_id",
-                                           "resolution_working_s", "resolution_s")]
-
-
 def _to_order(s: "OrderState | Row", rep: Reporter | None, masked: bool = True,
               timeline: list[OrderEvent] | None = None) -> Order:
     m = s._mapping if isinstance(s, Row) else vars(s)  # one dict lookup per field, not an attribute walk
@@ -202,76 +232,39 @@ def _to_order(s: "OrderState | Row", rep: Reporter | None, masked: bool = True,
 
 
 def _reporters(session: Session, ids_: Iterable[int | None]) -> dict[int, Reporter]:
-    wanted = {i for i in ids_ if i is not None}
-    if not wanted:
-        return {}
-    rows = session.execute(select(reporter_t).where(reporter_t.c.id.in_(wanted))).all()
-    return {r.id: Reporter(name=r.name, phone=r.phone) for r in rows}
+    return {k: Reporter(name=name, phone=phone) for k, (name, phone) in repo.reporters(session, ids_).items()}
 
 
 def get_order(session: Session, actor: Actor, public_id: str) -> Order:
-    row = store.load(session, public_id)
-    state = store.state_of(row)
+    row = repo.load(session, public_id)
+    state = repo.state_of(row)
     if not scope.sees(actor, state):
         raise NotFound(f"No work order {public_id}.")
     timeline = [
         OrderEvent(seq=r.seq, action=r.action, from_status=r.from_status, to_status=r.to_status, actor=r.actor,
                    at=r.at, reason=r.reason, data=r.data)
-        for r in session.execute(select(work_order_event).where(work_order_event.c.order_id == row.id)
-                                 .order_by(work_order_event.c.seq)).all()
+        for r in repo.timeline(session, row.id)
     ]
     return _to_order(state, _reporters(session, [row.reporter_id]).get(row.reporter_id), True, timeline)
 
 
-LIST_FILTERS = ("source", "channel", "category", "severity", "status", "department", "street_code",
-                "community_code", "grid_code", "flag", "master_id")
-
-
-def _cursor(order_id: int) -> str:
-    return base64.urlsafe_b64encode(f"o:{order_id}".encode()).decode().rstrip("=")
-
-
-def _uncursor(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        kind, value = raw.split(":", 1)
-        assert kind == "o"
-        return int(value)
-    except Exception:
-        raise InvalidInput("The cursor is not valid; use the `next` value of the previous page.",
-                           errors=[{"field": "cursor", "message": "invalid"}]) from None
+LIST_FILTERS = repo.FILTERABLE
+CURSOR = "o"  # the kind of an order listing's cursor (core/pages.py)
 
 
 def list_orders(session: Session, actor: Actor, *, limit: int = 50, cursor: str | None = None,
                 created_from: datetime | None = None, created_to: datetime | None = None,
                 **filters: str | list[str] | None) -> OrderPage:
     """Newest first, keyset-paginated. A filter given a list matches any of its values."""
-    if not 1 <= limit <= 500:
-        raise InvalidInput("limit must be between 1 and 500", errors=[{"field": "limit", "message": "out of range"}])
+    pages.check_limit(limit)
     unknown = set(filters) - set(LIST_FILTERS)
     if unknown:
         raise InvalidInput(f"unknown filters {sorted(unknown)}")
-    q = select(*_LISTED)
-    visible = scope.scope_filter(actor)
-    if visible is not None:
-        q = q.where(visible)
-    for name, value in filters.items():
-        if isinstance(value, (list, tuple, set, frozenset)):
-            q = q.where(work_order.c[name].in_(list(value)))
-        elif value is not None:
-            q = q.where(work_order.c[name] == value)
-    if created_from:
-        q = q.where(work_order.c.created_at >= created_from)
-    if created_to:
-        q = q.where(work_order.c.created_at < created_to)
-    if cursor:
-        q = q.where(work_order.c.id < _uncursor(cursor))
-    rows = session.execute(q.order_by(work_order.c.id.desc()).limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    reps = _reporters(session, (r.reporter_id for r in rows))
-    items = [_to_order(r, reps.get(r.reporter_id)) for r in rows]  # a row reads like an OrderState
-    return OrderPage(items=items, next=_cursor(rows[-1].id) if more and rows else None)
+    rows = repo.listing(session, visible=scope.visible(actor), filters=filters, created_from=created_from,
+                        created_to=created_to, before_id=pages.decode_int(cursor, CURSOR), limit=limit + 1)
+    reps = _reporters(session, (r.reporter_id for r in rows[:limit]))
+    items = [_to_order(r, reps.get(r.reporter_id)) for r in rows[:limit]]  # a row reads like an OrderState
+    return OrderPage(items=items, next=pages.next_cursor(rows, limit, CURSOR, lambda r: r.id))
 
 
 # --- changing -----------------------------------------------------------------------------
@@ -279,12 +272,32 @@ def list_orders(session: Session, actor: Actor, *, limit: int = 50, cursor: str 
 
 def transition(session: Session, actor: Actor, public_id: str, action: str, reason: str | None = None,
                at: datetime | None = None, **data: Any) -> Order:
-    """Take one action on an order (dispatch, accept, resolve, callback, escalate …)."""
+    """Take one action on an order (dispatch, accept, resolve, callback, escalate …).
+
+    Optimistic (see `order_repository`): when another transaction changed the order between
+    our read and our write, the order is read again once and the action decided on what it is
+    now — taken if still legal there, else a 409 naming the state it is in."""
     at = at or calendar.utcnow()
     if action in lifecycle.SYSTEM_ACTIONS and not actor.has("system"):
         raise Forbidden(f"{action} is taken by the system only.")
-    row = store.load(session, public_id, lock=True)
-    state = store.state_of(row)
+    for attempt in (1, 2):
+        row = repo.load(session, public_id)
+        state, events = _decide(session, actor, repo.state_of(row), action, reason, at, dict(data))
+        try:
+            repo.save(session, row, events[-1][1], [e for e, _ in events])
+            break
+        except repo.Stale:
+            if attempt == 2:
+                raise
+    state = events[-1][1]
+    if action == "resolve":
+        _followers_resolve(session, state, at)
+    return _to_order(state, _reporters(session, [row.reporter_id]).get(row.reporter_id))
+
+
+def _decide(session: Session, actor: Actor, state: OrderState, action: str, reason: str | None, at: datetime,
+            data: dict[str, Any]) -> tuple[OrderState, list[tuple[Event, OrderState]]]:
+    """The events `action` produces on `state`, each with the state after it."""
     scope.may(actor, state, action)
     if action in ("dispatch", "reassign") and data.get("department"):
         reference().department(data["department"])
@@ -296,66 +309,70 @@ def transition(session: Session, actor: Actor, public_id: str, action: str, reas
         if data["level"] == top.level and top.leader and not data.get("to"):
             data["to"] = top.leader
     if action == "merge":
-        master = store.state_of(store.load(session, data.get("master") or ""))
+        master = repo.state_of(repo.load(session, data.get("master") or ""))
         if master.status not in lifecycle.OPEN | {"suspended"} or master.master_id:
             raise InvalidInput(f"{master.public_id} is not an open master order.")
     event = lifecycle.decide(state, action, at, actor.label, reason, **data)
-    events = [event]
     state = lifecycle.apply(state, event)
+    out = [(event, state)]
     if action == "callback" and data.get("actually_resolved") is False:
         # The citizen says it was not actually solved: the order goes back to work.
-        events.append(lifecycle.decide(state, "reopen", at, "system", "callback: not actually resolved"))
-        state = lifecycle.apply(state, events[-1])
-    store.save(session, row.id, state, events, row.event_count + 1)
-    if action == "resolve":
-        _followers_resolve(session, state, at)
-    return _to_order(state, _reporters(session, [row.reporter_id]).get(row.reporter_id))
+        event = lifecycle.decide(state, "reopen", at, "system", "callback: not actually resolved")
+        out.append((event, lifecycle.apply(state, event)))
+    return out[-1][1], out
+
+
+def clear_condition(session: Session, public_id: str, at: datetime, reason: str, **data: Any) -> Order:
+    """The system records that the condition behind an order has cleared (a sensor says so);
+    dated no earlier than the order's last change (device and server clocks differ)."""
+    updated = repo.load(session, public_id).updated_at
+    return transition(session, SYSTEM, public_id, "clear", reason, at=max(at, updated), **data)
 
 
 def _followers_resolve(session: Session, master: OrderState, at: datetime) -> None:
     """Duplicates follow their master's outcome; each still gets its own callback."""
-    rows = session.execute(
-        select(work_order).where(work_order.c.master_id == master.public_id, work_order.c.status == "merged")
-    ).all()
-    for row in rows:
-        s = store.state_of(row)
+    for row in repo.followers(session, master.public_id):
+        s = repo.state_of(row)
         e = lifecycle.decide(s, "follow", at, "system", f"resolved with master {master.public_id}")
-        store.save(session, row.id, lifecycle.apply(s, e), [e], row.event_count + 1)
+        repo.save(session, row, lifecycle.apply(s, e), [e])
 
 
 def tick(session: Session, now: datetime | None = None) -> TickResult:
     """The timer: warnings at 75% of the limit, overdue + one level of escalation past it.
     Idempotent: running it twice at the same moment changes nothing the second time. Timers of
     several server processes may run at once: on PostgreSQL each takes the rows it flags with
-    FOR UPDATE SKIP LOCKED (and reads them as last committed); SQLite has one writer at a time."""
+    FOR UPDATE SKIP LOCKED; on either database an order changed since it was read (by a person
+    or another timer) fails its version check and is left to the next tick."""
     now = now or calendar.utcnow()
     ref = reference()
     leader = ref.escalation[-1].leader
-    q = select(work_order).where(
-        work_order.c.status.in_(lifecycle.OPEN),
-        or_(and_(work_order.c.warn_at <= now, work_order.c.flag == "ok"),
-            and_(work_order.c.due_at <= now, work_order.c.flag != "overdue")),
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        q = q.with_for_update(skip_locked=True)
-    rows = session.execute(q).all()
+    rows = repo.due_for_timer(session, now)
     result = TickResult(checked=len(rows), warnings=0, overdue=0, escalated=0)
     for row in rows:
-        state = store.state_of(row)
+        state = repo.state_of(row)
         events = lifecycle.timer_events(state, now, ref.top_level, leader)
+        if not events:
+            continue
         for e in events:
             state = lifecycle.apply(state, e)
+        try:
+            repo.save(session, row, state, events)
+        except repo.Stale:
+            continue
+        for e in events:
             if e.action == "flag":
                 result.warnings += e.data["flag"] == "warning"
                 result.overdue += e.data["flag"] == "overdue"
             elif e.action == "escalate":
                 result.escalated += 1
-        if events:
-            store.save(session, row.id, state, events, row.event_count + 1)
     return result
+
+
+def count_orders(session: Session) -> int:
+    return repo.count(session)
 
 
 def replay_matches(session: Session, public_id: str) -> bool:
     """The stored projection equals the replay of the order's events."""
-    row = store.load(session, public_id)
-    return lifecycle.replay(events_of(session, row.id)) == store.state_of(row)
+    row = repo.load(session, public_id)
+    return lifecycle.replay(events_of(session, row.id)) == repo.state_of(row)

@@ -45,6 +45,11 @@ def route(session: Session, category: str, street: str | None, grid: str | None)
     return best
 
 
+def categories_with_grid_rules(session: Session) -> set[str | None]:
+    """Categories that some rule routes per grid (None: a rule for any category does)."""
+    return set(session.execute(select(routing_rule.c.category).where(routing_rule.c.grid_code.is_not(None))).scalars())
+
+
 def list_rules(session: Session) -> list[RoutingRule]:
     rows = session.execute(select(routing_rule).order_by(routing_rule.c.id)).all()
     return [RoutingRule.model_validate(r._mapping) for r in rows]

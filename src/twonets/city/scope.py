@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import or_
-
 from twonets.city.lifecycle import OrderState
-from twonets.city.tables import work_order
 from twonets.core.actor import Actor
 from twonets.core.errors import Forbidden, NotFound
 
@@ -36,14 +33,15 @@ def may(actor: Actor, s: OrderState, action: str) -> None:
     raise Forbidden(f"Your role may not {action} this order.")
 
 
-def scope_filter(actor: Actor):
+def visible(actor: Actor) -> dict[str, str] | None:
+    """The orders a listing shows `actor`: None for all, else column → value (any one suffices)."""
     if actor.has(*ALL_SCOPE):
         return None
-    clauses = []
+    out: dict[str, str] = {}
     if actor.has("department_handler") and actor.department:
-        clauses.append(work_order.c.department == actor.department)
+        out["department"] = actor.department
     if actor.has("grid_inspector") and actor.grid:
-        clauses.append(work_order.c.grid_code == actor.grid)
-    if not clauses:
+        out["grid_code"] = actor.grid
+    if not out:
         raise Forbidden("Your role may not list work orders.")
-    return or_(*clauses)
+    return out

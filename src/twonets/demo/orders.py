@@ -6,9 +6,10 @@ Each simulated order goes through the same pure functions as a real one
 (`lifecycle.creation_event`, `decide`, `apply`, `timer_events`), in memory and in time order,
 so its stored projection is the replay of its stored events by construction. The timer is
 simulated too: warnings, overdue flags and automatic escalation appear at the moments the
-server's timer would have raised them. Rows are written in bulk (one transaction per day) with
-public ids reserved in blocks: service calls per transition would be far too slow for the
-~200,000 orders of a month.
+server's timer would have raised them. Each day is handed to the city's service layer in one
+call, `orders.import_history` (one transaction per day, public ids reserved in blocks), which
+checks every history against the lifecycle and writes it in bulk: a service call per
+transition would be far too slow for the ~200,000 orders of a month.
 
 The mix follows the district's figures: 5,000–8,000 orders a day (fewer on rest days), about
 40% auto-detected, 35% found by inspectors and 25% from citizens; auto orders are mostly
@@ -31,8 +32,8 @@ from typing import Any, Callable
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
+from sqlalchemy import Engine
 
 from twonets.demo import district as district_mod
 from twonets.city import routing
@@ -43,11 +44,9 @@ from twonets.demo.mix import (  # noqa: F401
     ESCALATE_REASONS, GIVEN, HOURS, MEASURES, PROBLEMS, REOPEN_CHECK, RETURN_REASONS, SOURCE_MIX, SURNAMES,
     SUSPEND_REASONS, URGENT, URGENT_DEFAULT, Behaviour, _picker,
 )
-from twonets.city.orders import sync_reference
+from twonets.city import orders as work_orders
+from twonets.city.models import Reporter
 from twonets.demo.simulation import OPENISH, Simulator, _Spec  # noqa: F401
-from twonets.city.store import event_row as _event_row, values as _values
-from twonets.city.tables import reporter as reporter_t
-from twonets.city.tables import routing_rule, work_order, work_order_event
 from twonets.core import calendar, ids
 from twonets.core.db import unit_of_work
 
@@ -59,7 +58,7 @@ UTC = timezone.utc
 
 def _cached_router(session: Session) -> Callable[[str, str, str], str]:
     """routing.route, cached; the grid matters only for categories that have grid rules."""
-    grid_rules = {r for r in session.execute(select(routing_rule.c.category).where(routing_rule.c.grid_code.is_not(None))).scalars()}
+    grid_rules = routing.categories_with_grid_rules(session)
     any_grid = None in grid_rules
     cache: dict[tuple[str, str, str | None], str] = {}
 
@@ -72,40 +71,12 @@ def _cached_router(session: Session) -> Callable[[str, str, str], str]:
     return route
 
 
-def _insert_day(session: Session, lives: list[_Life], chunk: int = 2000) -> int:
-    n_events = 0
-    for i in range(0, len(lives), chunk):
-        part = lives[i:i + chunk]
-        order_ids = session.execute(
-            insert(work_order).returning(work_order.c.id, sort_by_parameter_order=True),
-            [_values(life.state) for life in part],
-        ).scalars().all()
-        rows = [_event_row(oid, seq, e) for oid, life in zip(order_ids, part)
-                for seq, e in enumerate(life.events, start=1)]
-        for j in range(0, len(rows), 20000):
-            session.execute(insert(work_order_event), rows[j:j + 20000])
-        n_events += len(rows)
-    return n_events
-
-
-def _reporters(session: Session, specs: list[_Spec]) -> None:
-    with_rep = [s for s in specs if s.reporter]
-    for i in range(0, len(with_rep), 2000):
-        part = with_rep[i:i + 2000]
-        got = session.execute(
-            insert(reporter_t).returning(reporter_t.c.id, sort_by_parameter_order=True),
-            [{"name": s.reporter[0], "phone": s.reporter[1]} for s in part],
-        ).scalars().all()
-        for s, rid in zip(part, got):
-            s.reporter_id = rid
-
-
 def yesterday() -> date:
     return calendar.local_date(calendar.utcnow()) - timedelta(days=1)
 
 
 def simulate_days(engine: Engine, simulator: Simulator, days: list[date], orders_per_day: int | None,
-                  on_day: Callable[[date, int, int], None] | None = None, *, write_events: bool = True,
+                  on_day: Callable[[date, int, int], None] | None = None, *,
                   with_reporters: bool = True) -> tuple[int, int]:
     """Simulate and store the given days (one transaction each). Returns (orders, events)."""
     total_orders = total_events = 0
@@ -115,19 +86,12 @@ def simulate_days(engine: Engine, simulator: Simulator, days: list[date], orders
         with unit_of_work(engine) as session:
             for spec, pid in zip(specs, ids.reserve(session, "WO", calendar.local_midnight(day), len(specs))):
                 spec.public_id = pid
-            if with_reporters:
-                _reporters(session, specs)
-            else:
-                for s in specs:
-                    s.reporter = None
             simulator.prune(calendar.local_midnight(day) - timedelta(days=1))
             lives = [simulator.live(spec) for spec in specs]
-            if write_events:
-                n_events = _insert_day(session, lives)
-            else:
-                for i in range(0, len(lives), 2000):
-                    session.execute(insert(work_order), [_values(lf.state) for lf in lives[i:i + 2000]])
-                n_events = 0
+            histories = [work_orders.History(life.events, Reporter(name=spec.reporter[0], phone=spec.reporter[1])
+                                             if with_reporters and spec.reporter else None)
+                         for spec, life in zip(specs, lives)]
+            _, n_events = work_orders.import_history(session, histories)
         total_orders += len(lives)
         total_events += n_events
         if on_day:
@@ -138,7 +102,7 @@ def simulate_days(engine: Engine, simulator: Simulator, days: list[date], orders
 def prepare(engine: Engine, seed: int) -> list[dict[str, Any]]:
     """Reference data and the synthetic district (with its street routing rules)."""
     with unit_of_work(engine) as session:
-        sync_reference(session)
+        work_orders.sync_reference(session)
         return district_mod.seed_district(session, seed)
 
 
@@ -150,7 +114,7 @@ def run_demo(engine: Engine, *, days: int, seed: int, orders_per_day: int | None
     if days < 1:
         raise ValueError("days must be at least 1")
     with unit_of_work(engine) as session:
-        existing = session.execute(select(func.count()).select_from(work_order)).scalar_one()
+        existing = work_orders.count_orders(session)
     if if_empty and existing:
         console.print(f"[yellow]demo skipped:[/] the database already holds {existing:,} work orders")
         return 0

@@ -18,7 +18,7 @@ from twonets.demo.mix import (
     SUSPEND_REASONS, URGENT, URGENT_DEFAULT, Behaviour, _picker,
 )
 from twonets.city.reference import reference
-from twonets.city.orders import _limit_for
+from twonets.city.orders import limit_for
 from twonets.core import calendar
 
 OPENISH = lifecycle.OPEN | {"suspended"}
@@ -37,7 +37,6 @@ class _Spec:
     point: tuple[float, float]
     reporter: tuple[str, str] | None = None
     public_id: str = ""
-    reporter_id: int | None = None
 
 
 class Simulator:
@@ -100,7 +99,7 @@ class Simulator:
     def _limit(self, source: str, category: str, severity: str):
         key = (source, category, severity)
         if key not in self.limits:
-            self.limits[key] = _limit_for(source, category, severity)
+            self.limits[key] = limit_for(source, category, severity)
         return self.limits[key]
 
     def _describe(self, spec: _Spec) -> tuple[str, str, str | None, list[str]]:
@@ -155,7 +154,7 @@ class Simulator:
             spec.at, creator, public_id=spec.public_id, source=spec.source, channel=spec.channel,
             category=spec.category, severity=spec.severity, description=description, street_code=d.street[spec.grid],
             community_code=d.community[spec.grid], grid_code=grid_code, lon=lon, lat=lat, address=address,
-            photos=photos, reporter_id=spec.reporter_id, external_ref=external,
+            photos=photos, external_ref=external,
             limit_clock=limit.clock, limit_seconds=limit.seconds,
         )
         life = _Life(created, self.end, self.top, self.leader)

@@ -27,10 +27,10 @@ from twonets.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from twonets.core.events import queue as queue_event
 from twonets.core.ids import next_id
 from twonets.data import audit, identity
-from twonets.govservices import decisions, lifecycle, licences, matters, prefill, rules
+from twonets.govservices import decisions, licences, lifecycle, matters, prefill, rules
+from twonets.govservices.events import ApplicationChanged
 from twonets.govservices.forms import check_complete as _check_complete
 from twonets.govservices.lifecycle import AppState, Event
-from twonets.govservices.events import ApplicationChanged
 from twonets.govservices.models import Matter
 from twonets.govservices.tables import svc_application, svc_application_event
 
@@ -160,21 +160,30 @@ def _update_stmt(extra: tuple[str, ...]):
 
 
 def _record(session: Session, row, event: Event, *, values: dict[str, Any] | None = None):
-    """Apply `event` to the stored projection, write the event row and the new projection.
-    Returns the application as it now is (a row-like namespace)."""
+    """Apply `event` to the stored projection, write the new projection and the event row.
+    Returns the application as it now is (a row-like namespace).
+
+    Concurrency is optimistic, as for work orders (see `city/order_repository.py` for why): the
+    UPDATE is conditional on the version read (`version` = events so far) and comes first, so a
+    transaction that lost a race writes nothing and gets a 409 naming the state it lost to —
+    never the unique (application, seq) key of a second event row (a 500)."""
     before = _state(row)
     after, to_state = lifecycle.apply(before, event)
     seq = row.version + 1
+    values = values or {}
+    params = {**after.as_dict(), **values, "version": seq, "_id": row.id, "_version": row.version}
+    done = session.execute(_update_stmt(tuple(sorted(values))), params)
+    if done.rowcount != 1:
+        now = session.execute(select(svc_application.c.state, svc_application.c.version)
+                              .where(svc_application.c.id == row.id)).first()
+        state = (now.state or "draft") if now else "gone"
+        raise Conflict(f"application {row.public_id} was changed meanwhile; it is now {state} "
+                       f"(version {now.version if now else 0}); reload and retry", state=state)
     session.execute(
         _EVENT_INSERT,
         {"application_id": row.id, "seq": seq, "at": event.at, "actor": event.actor, "action": event.action,
          "from_state": before.state or None, "to_state": to_state, "reason": event.reason, "data": event.data},
     )
-    values = values or {}
-    params = {**after.as_dict(), **values, "version": seq, "_id": row.id, "_version": row.version}
-    done = session.execute(_update_stmt(tuple(sorted(values))), params)
-    if done.rowcount != 1:
-        raise Conflict(f"application {row.public_id} changed meanwhile; reload and retry")
     queue_event(session, ApplicationChanged(row.public_id, event.action, to_state, getattr(row, "matter", None)))
     current = dict(row._mapping) if hasattr(row, "_mapping") else dict(vars(row))
     current.update(after.as_dict(), **values, version=seq)
@@ -332,6 +341,24 @@ def submit(session: Session, actor: Actor, app_id: str, *, form: dict[str, Any] 
     if matter.processing == "instant" and matter.rule:
         row = _decide_by_rule(session, matter, row, at)
     return _app(row)
+
+
+def submit_proactive(session: Session, actor: Actor, matter: Matter, subject: str, filled: dict[str, Any], *,
+                     at: datetime | None = None) -> Application:
+    """A benefit granted without application (免申即享): the department, having found from the
+    data it may read (`filled`, from `prefill.gather`) that `subject` qualifies, creates the
+    application on their behalf (channel `proactive`), submits it and has the matter's rule
+    decide it — licence issued if the matter has one. The record, the figures and the replay
+    are those of any application. Only for matters granted without application."""
+    at = at or utcnow()
+    if not matter.no_application or not matter.rule:
+        raise Conflict(f"matter {matter.code} is not granted proactively by a rule")
+    public_id = next_id(session, "AP", at)
+    form = {k: v["value"] for k, v in filled["fields"].items()}
+    row = create_row(session, actor, matter, public_id, subject=subject, channel="proactive", staff=actor.label,
+                     form=form, filled=filled, at=at, basis={"legal_basis": matter.legal_basis})
+    row = _record(session, row, Event("submit", at, actor.label, "免申即享", {"promised_days": matter.promised_days}))
+    return _app(_decide_by_rule(session, matter, row, at))
 
 
 def _decide_by_rule(session: Session, matter: Matter, row, at: datetime):

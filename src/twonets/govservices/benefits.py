@@ -19,10 +19,8 @@ from sqlalchemy.orm import Session
 from twonets.core.actor import Actor
 from twonets.core.calendar import utcnow
 from twonets.core.errors import Conflict, Forbidden, InvalidInput
-from twonets.core.ids import next_id
 from twonets.data import audit
 from twonets.govservices import applications, decisions, matters, prefill
-from twonets.govservices.lifecycle import Event
 from twonets.govservices.tables import svc_application
 
 MAX_CANDIDATES = 500
@@ -59,13 +57,7 @@ def grant(session: Session, actor: Actor, matter_code: str, subject_ids: Sequenc
         if d.outcome != "approve":
             ineligible.append({"subject_id": subject, "reason_en": d.reason_en})
             continue
-        public_id = next_id(session, "AP", at)
-        values = {k: v["value"] for k, v in filled["fields"].items()}
-        row = applications.create_row(session, actor, matter, public_id, subject=subject, channel="proactive", staff=actor.label,
-                                      form=values, filled=filled, at=at, basis={"legal_basis": matter.legal_basis})
-        row = applications._record(session, row, Event("submit", at, actor.label, "免申即享", {"promised_days": matter.promised_days}))
-        applications._decide_by_rule(session, matter, row, at)
-        granted.append(public_id)
+        granted.append(applications.submit_proactive(session, actor, matter, subject, filled, at=at).id)
     audit.append(session, "decision", actor, "benefit.grant", matter.code, {
         "candidates": len(subjects), "granted": len(granted), "ineligible": len(ineligible), "already": len(already),
     }, at=at)

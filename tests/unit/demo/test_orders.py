@@ -10,7 +10,8 @@ import pytest
 from rich.console import Console
 from sqlalchemy import func, select
 
-from twonets.city import kpi, lifecycle, store
+from twonets.city import kpi, lifecycle
+from twonets.city import order_repository as store
 from twonets.city import orders as work_orders
 from twonets.demo.orders import run_demo
 from twonets.city.lifecycle import Event

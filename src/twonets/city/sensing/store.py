@@ -4,7 +4,6 @@ one round trip per table per batch — on SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 
-import base64
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
@@ -18,6 +17,7 @@ from twonets.city.sensing.tables import latest as latest_t
 from twonets.city.sensing.tables import quarantine as quarantine_t
 from twonets.city.sensing.tables import reading as reading_t
 from twonets.city.sensing.tables import rollup as rollup_t
+from twonets.core import pages
 from twonets.core.errors import InvalidInput
 from twonets.data.fastpath import Raw
 
@@ -217,18 +217,8 @@ def last_matching(session: Session, thing_ids: list[str], attribute: str, op: st
     return out
 
 
-def _cursor(ts: datetime) -> str:
-    return base64.urlsafe_b64encode(f"r:{ts.isoformat()}".encode()).decode().rstrip("=")
-
-
-def _uncursor(cursor: str) -> datetime:
-    try:
-        kind, value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split(":", 1)
-        assert kind == "r"
-        return datetime.fromisoformat(value)
-    except Exception:
-        raise InvalidInput("the cursor is not valid; use the `next` value of the previous page",
-                           errors=[{"field": "cursor", "message": "invalid"}]) from None
+CURSOR = "r"  # the kind of a readings cursor (core/pages.py): the last timestamp of the page
+QUARANTINE_CURSOR = "q"
 
 
 def query_readings(session: Session, thing_id: str, *, start: datetime, end: datetime, agg: str = "raw",
@@ -240,7 +230,7 @@ def query_readings(session: Session, thing_id: str, *, start: datetime, end: dat
         raise InvalidInput("`to` must be after `from`", errors=[{"field": "to", "message": "not after from"}])
     if not 1 <= limit <= 5000:
         raise InvalidInput("limit must be between 1 and 5000", errors=[{"field": "limit", "message": "out of range"}])
-    after = _uncursor(cursor) if cursor else None
+    after = pages.decode_time(cursor, CURSOR)
     if agg == "raw":
         t, tcol = reading_t, reading_t.c.ts
         cols = (t.c.attribute, t.c.ts, t.c.value)
@@ -267,7 +257,7 @@ def query_readings(session: Session, thing_id: str, *, start: datetime, end: dat
     else:
         items = [{"attribute": a, "ts": b.isoformat(), "count": n, "mean": round(tot / n, 6), "min": lo, "max": hi}
                  for a, b, n, tot, lo, hi in rows]
-    return {"items": items, "next": _cursor(stamps[limit - 1]) if more else None, "agg": agg}
+    return {"items": items, "next": pages.encode(CURSOR, stamps[limit - 1]) if more else None, "agg": agg}
 
 
 def prune(session: Session, now: datetime, retention: timedelta, minute_retention: timedelta | None = None) -> dict[str, int]:
@@ -288,21 +278,21 @@ def counts(session: Session) -> dict[str, int]:
 
 
 def list_quarantine(session: Session, *, reason: str | None = None, thing_id: str | None = None, limit: int = 50,
-                    cursor: int | None = None) -> dict[str, Any]:
+                    cursor: str | None = None) -> dict[str, Any]:
     """Quarantined readings, newest first, with their reasons (payloads cut to 500 characters)."""
+    pages.check_limit(limit)
     q = select(quarantine_t).order_by(quarantine_t.c.id.desc()).limit(limit + 1)
     if reason:
         q = q.where(quarantine_t.c.reason == reason)
     if thing_id:
         q = q.where(quarantine_t.c.thing_id == thing_id)
-    if cursor:
-        q = q.where(quarantine_t.c.id < cursor)
+    before = pages.decode_int(cursor, QUARANTINE_CURSOR)
+    if before is not None:
+        q = q.where(quarantine_t.c.id < before)
     rows = session.execute(q).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
     items = [{"received_at": r.received_at.isoformat(), "source": r.source, "ref": r.ref, "thing_id": r.thing_id,
-              "attribute": r.attribute, "reason": r.reason, "detail": r.detail, "payload": r.payload[:500]} for r in rows]
-    return {"items": items, "next": str(rows[-1].id) if more and rows else None}
+              "attribute": r.attribute, "reason": r.reason, "detail": r.detail, "payload": r.payload[:500]} for r in rows[:limit]]
+    return {"items": items, "next": pages.next_cursor(rows, limit, QUARANTINE_CURSOR, lambda r: r.id)}
 
 
 def quarantine_reasons(session: Session) -> dict[str, int]:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from twonets.city.sensing.tables import tag as tag_t
 from twonets.city.sensing.things import ThingInfo
 from twonets.core.actor import Actor
+from twonets.core import pages
 from twonets.core.calendar import utcnow
 from twonets.core.errors import Forbidden, InvalidInput
 from twonets.data import access
@@ -133,25 +134,28 @@ def tags_for(session: Session, things: Sequence[ThingInfo], wanted: set[str], at
     return out
 
 
+CURSOR = "g"  # the kind of a tags listing's cursor (core/pages.py)
+
+
 def list_tags(session: Session, *, subject_ref: str | None = None, tag: str | None = None, limit: int = 100,
-              cursor: int | None = None) -> dict:
+              cursor: str | None = None) -> dict:
+    pages.check_limit(limit)
     q = select(tag_t).order_by(tag_t.c.id).limit(limit + 1)
     if subject_ref:
         q = q.where(tag_t.c.subject_ref == subject_ref)
     if tag:
         q = q.where(tag_t.c.tag == tag)
-    if cursor:
-        q = q.where(tag_t.c.id > cursor)
+    after = pages.decode_int(cursor, CURSOR)
+    if after is not None:
+        q = q.where(tag_t.c.id > after)
     rows = session.execute(q).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
     from twonets.data.masking import mask
 
     items = [{"tag": r.tag, "subject_kind": r.subject_kind,
               "subject_ref": mask(r.subject_ref, "partial") if r.subject_kind == "person" else r.subject_ref,
               "source_department": r.source_department, "valid_from": r.valid_from.isoformat(),
-              "valid_to": r.valid_to.isoformat() if r.valid_to else None} for r in rows]
-    return {"items": items, "next": str(rows[-1].id) if more and rows else None}
+              "valid_to": r.valid_to.isoformat() if r.valid_to else None} for r in rows[:limit]]
+    return {"items": items, "next": pages.next_cursor(rows, limit, CURSOR, lambda r: r.id)}
 
 
 # --- the business_tags dataset of the catalogue, served from this table --------------------

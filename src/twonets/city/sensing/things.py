@@ -6,7 +6,6 @@ up through a `ThingCache` (one per engine), reloaded when an unknown id shows up
 
 from __future__ import annotations
 
-import base64
 import threading
 import time
 import weakref
@@ -23,6 +22,7 @@ from twonets.city.sensing.definitions import catalog
 from twonets.city.sensing.tables import latest as latest_t
 from twonets.city.sensing.tables import thing as thing_t
 from twonets.core.actor import Actor
+from twonets.core import pages
 from twonets.core.calendar import utcnow
 from twonets.core.errors import Forbidden, InvalidInput, NotFound
 from twonets.data.masking import mask
@@ -139,34 +139,21 @@ def get_thing(session: Session, thing_id: str) -> dict[str, Any]:
     return _info(row).as_dict(latest=latest_of(session, thing_id))
 
 
-def _cursor(pk: int) -> str:
-    return base64.urlsafe_b64encode(f"t:{pk}".encode()).decode().rstrip("=")
-
-
-def _uncursor(cursor: str) -> int:
-    try:
-        kind, value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split(":", 1)
-        assert kind == "t"
-        return int(value)
-    except Exception:
-        raise InvalidInput("the cursor is not valid; use the `next` value of the previous page",
-                           errors=[{"field": "cursor", "message": "invalid"}]) from None
+CURSOR = "t"  # the kind of a things listing's cursor (core/pages.py)
 
 
 def list_things(session: Session, *, type: str | None = None, street_code: str | None = None,
                 grid_code: str | None = None, limit: int = 50, cursor: str | None = None) -> dict[str, Any]:
-    if not 1 <= limit <= 500:
-        raise InvalidInput("limit must be between 1 and 500", errors=[{"field": "limit", "message": "out of range"}])
+    pages.check_limit(limit)
     q = select(thing_t).order_by(thing_t.c.id).limit(limit + 1)
     for col, value in (("type", type), ("street_code", street_code), ("grid_code", grid_code)):
         if value is not None:
             q = q.where(thing_t.c[col] == value)
-    if cursor:
-        q = q.where(thing_t.c.id > _uncursor(cursor))
+    after = pages.decode_int(cursor, CURSOR)
+    if after is not None:
+        q = q.where(thing_t.c.id > after)
     rows = session.execute(q).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {"items": [_info(r).as_dict() for r in rows], "next": _cursor(rows[-1].id) if more and rows else None}
+    return pages.page(rows, limit, CURSOR, lambda r: r.id, lambda r: _info(r).as_dict()).as_dict()
 
 
 def all_things(session: Session, types: list[str] | None = None) -> list[ThingInfo]:
