@@ -20,6 +20,16 @@ CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).parent / "screenshots"
 VENDOR = Path(__file__).resolve().parents[2] / "src" / "twonets" / "web" / "static" / "vendor"
 PASSWORD = "twonets-demo-2026"
+SEED = """
+from twonets.cli import load_definitions
+from twonets.core.db import default_engine, unit_of_work
+from twonets.demo.accounts import seed_demo_users
+from twonets.demo.orders import run_demo
+with unit_of_work() as session:
+    load_definitions(session)
+    seed_demo_users(session)
+run_demo(default_engine(), days=1, seed=7, orders_per_day=300)
+"""
 
 
 def _why_not() -> str | None:
@@ -59,8 +69,8 @@ def server(tmp_path_factory):
            "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
     cli = [sys.executable, "-m", "twonets.cli"]
     subprocess.run(cli + ["db", "upgrade"], env=env, cwd=work, check=True, capture_output=True)
-    subprocess.run(cli + ["demo", "--days", "1", "--orders-per-day", "300"], env=env, cwd=work, check=True,
-                   capture_output=True)
+    # The order part of `twonets demo` only (its services and sensing seeds take most of its time).
+    subprocess.run([sys.executable, "-c", SEED], env=env, cwd=work, check=True, capture_output=True)
     port = _free_port()
     log = open(work / "serve.log", "wb")
     proc = subprocess.Popen(cli + ["serve", "--port", str(port), "--no-tick"], env=env, cwd=work,

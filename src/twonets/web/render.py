@@ -49,7 +49,7 @@ def context(request: Request, **extra: Any) -> dict[str, Any]:
     actor = session.actor(request)
     return {
         "request": request, "_": t.gettext, "ngettext": t.ngettext, "fmt": i18n.Formats(locale),
-        "locale": locale, "html_lang": i18n.HTML_LANG[locale], "actor": actor, "nav": nav_for(actor),
+        "locale": locale, "html_lang": i18n.HTML_LANG[locale], "actor": actor, "username": session.username(request), "nav": nav_for(actor),
         "csrf": session.csrf_token(request), "labels": labels, "path": request.url.path,
         "here": request.url.path + (("?" + request.url.query) if request.url.query else ""),
         **extra,

@@ -49,15 +49,11 @@ def choices(session: Session) -> dict:
     }
 
 
-def names(session: Session) -> dict:
-    """code → (zh, en) for streets, categories and departments, for showing codes as words."""
-    c = choices(session)
-    return {code: (zh, en) for code, zh, en in c["streets"] + c["categories"] + c["departments"]}
-
-
 def page_context(session: Session) -> dict:
-    return {"choices": choices(session), "names": names(session), "labels": labels,
-            "board_actions": BOARD_ACTIONS, "needs_reason": NEEDS_REASON}
+    c = choices(session)
+    # code → (zh, en) for streets, categories and departments, for showing codes as words.
+    names = {code: (zh, en) for code, zh, en in c["streets"] + c["categories"] + c["departments"]}
+    return {"choices": c, "names": names, "board_actions": BOARD_ACTIONS, "needs_reason": NEEDS_REASON}
 
 
 @router.get("/console/board")

@@ -113,7 +113,7 @@
       if (!el) return;
       var chart = echarts.init(el, null, { renderer: "canvas" });
       var target = t.targets[field];
-      var series = [{ type: "line", data: t.series[field], showSymbol: false, connectNulls: true,
+      var series = [{ type: "line", data: t.series[field], showSymbol: true, symbolSize: 5, connectNulls: true, itemStyle: { color: "#8cc2ff" },
         lineStyle: { width: 2, color: "#8cc2ff" }, areaStyle: { color: "rgba(140,194,255,0.15)" } }];
       if (target != null) {
         series[0].markLine = { silent: true, symbol: "none", label: { show: false },
