@@ -38,6 +38,8 @@ def error_page(request: Request, status: int, detail: str | None = None):
         response.headers["HX-Retarget"] = "#flash"
         response.headers["HX-Reswap"] = "innerHTML"
         return response
+    # A 403/404 says it in the reader's words; the service's (English) detail would only repeat it.
+    detail = None if status in (403, 404) else detail
     return render.page(request, "error.html", status=status, title=title, explain=explain, detail=detail,
                        code=status)
 
