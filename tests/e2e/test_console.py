@@ -39,6 +39,19 @@ def test_sign_in_as_desk_then_console_kpis_equal_the_api(page_of, server):
     assert f"{rate * 100:.1f}%" in p.page.inner_text("li[data-kpi='proactive_resolution_rate'] .kpi-value")
     p.shot("console-1920x1080")
     _clean(p)
+    # Click a grid on the map: its panel with open orders and KPIs (tries a few points: a marker
+    # under the cursor opens its popup instead).
+    box = p.page.locator("#map").bounding_box()
+    for dx, dy in ((0.5, 0.5), (0.45, 0.55), (0.55, 0.45), (0.4, 0.4), (0.6, 0.6), (0.5, 0.3)):
+        p.page.mouse.click(box["x"] + box["width"] * dx, box["y"] + box["height"] * dy)
+        try:
+            p.page.wait_for_selector("#grid-panel .grid-panel-body", timeout=1500)
+            break
+        except Exception:
+            continue
+    assert p.page.locator("#grid-panel .grid-panel-body").get_attribute("data-grid")
+    p.shot("console-grid-panel")
+    _clean(p)
 
 
 def test_console_shows_a_new_order_without_reload(page_of, server):
@@ -84,7 +97,26 @@ def test_board_dispatches_a_returned_order(page_of, server):
     _clean(p)
     p.go(f"/console/orders/{mine['id']}")
     assert "e2e: not ours" in p.page.inner_text(".timeline")
+    p.page.wait_for_selector("#pin-map[data-ready='1']")
     p.shot("order")
+    _clean(p)
+
+
+def test_order_page_shows_the_reporter_only_for_a_stated_purpose(page_of, server):
+    desk = {"Authorization": "Bearer " + api_token(server, "desk")}
+    cited = httpx.get(server + "/api/v1/orders", params={"source": "citizen", "limit": 50}, headers=desk).json()["items"]
+    order = next(o for o in cited if o["reporter"] and o["reporter"]["phone"])
+    p = page_of()
+    p.sign_in("desk")
+    p.go(f"/console/orders/{order['id']}")
+    masked = p.page.inner_text("#contact")
+    assert order["reporter"]["phone"] in masked  # the masked form, as the API lists it
+    p.page.fill("#purpose", "e2e 回访 callback")
+    p.page.click(".contact-form button")
+    p.page.wait_for_selector("#contact .audit-note")
+    full = httpx.get(server + f"/api/v1/orders/{order['id']}/reporter", params={"purpose": "e2e check"}, headers=desk).json()
+    assert full["phone"] in p.page.inner_text("#contact") and full["phone"] != order["reporter"]["phone"]
+    p.shot("order-contact")
     _clean(p)
 
 

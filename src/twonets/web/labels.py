@@ -20,7 +20,7 @@ ACTIONS = {
     "dispatch": N_("Dispatch"), "reassign": N_("Reassign"), "return": N_("Return"), "accept": N_("Accept"),
     "start": N_("Start"), "resolve": N_("Resolve"), "check": N_("Check"), "callback": N_("Callback"),
     "reopen": N_("Reopen"), "close": N_("Close"), "suspend": N_("Suspend"), "resume": N_("Resume"),
-    "escalate": N_("Escalate"), "merge": N_("Merge"), "cancel": N_("Cancel"), "create": N_("Created"),
+    "escalate": N_("Escalate"), "merge": N_("Merge"), "cancel": N_("Cancel"), "create": N_("Order created"),
     "flag": N_("Deadline flag"), "follow": N_("Follows a master"), "clear": N_("Condition cleared"),
 }
 SEVERITIES = {"normal": N_("Normal"), "urgent": N_("Urgent")}

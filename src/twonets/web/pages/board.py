@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 
 from twonets.api.deps import get_session
-from twonets.city import orders, scope, spatial
+from twonets.city import orders, reporters, scope, spatial
 from twonets.city.lifecycle import NEEDS_REASON, SOURCES, STATES
 from twonets.city.models import Order
 from twonets.city.reference import reference
@@ -49,11 +49,15 @@ def choices(session: Session) -> dict:
     }
 
 
+def names(session: Session, c: dict | None = None) -> dict:
+    """code → (zh, en) for streets, categories and departments, for showing codes as words."""
+    c = c or choices(session)
+    return {code: (zh, en) for code, zh, en in c["streets"] + c["categories"] + c["departments"]}
+
+
 def page_context(session: Session) -> dict:
     c = choices(session)
-    # code → (zh, en) for streets, categories and departments, for showing codes as words.
-    names = {code: (zh, en) for code, zh, en in c["streets"] + c["categories"] + c["departments"]}
-    return {"choices": c, "names": names, "board_actions": BOARD_ACTIONS, "needs_reason": NEEDS_REASON}
+    return {"choices": c, "names": names(session, c), "board_actions": BOARD_ACTIONS, "needs_reason": NEEDS_REASON}
 
 
 @router.get("/console/board")
@@ -75,6 +79,18 @@ def order_page(order_id: str, request: Request, session: Session = Depends(get_s
     actor = staff(request, render.BOARD_ROLES)
     o = orders.get_order(session, actor, order_id)  # NotFound outside the actor's scope → 404 page
     return render.page(request, "console/order.html", o=o, actions=may_do(actor, o), **page_context(session))
+
+
+@router.post("/console/orders/{order_id}/contact")
+async def show_contact(order_id: str, request: Request, session: Session = Depends(get_session)):
+    """The reporter's contact in full, for a stated purpose, through the access service (audited)."""
+    actor = staff(request, render.BOARD_ROLES)
+    data = await form(request)
+    purpose = (data.get("purpose") or "").strip()
+    if len(purpose) < 4:
+        raise InvalidInput("say why you need the contact (at least 4 characters)")
+    contact, audit_seq = reporters.reporter_contact(session, actor, order_id, purpose)
+    return render.page(request, "partials/contact.html", contact=contact, audit_seq=audit_seq, purpose=purpose)
 
 
 @router.post("/console/orders/{order_id}/{action}")

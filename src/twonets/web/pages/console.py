@@ -19,8 +19,10 @@ from twonets.city import kpi, orders, spatial, vitals
 from twonets.city.lifecycle import OPEN
 from twonets.city.sensing import alarms
 from twonets.core.calendar import local_date, utcnow
+from twonets.core.errors import InvalidInput, NotFound
 from twonets.web import render
 from twonets.web.labels import N_
+from twonets.web.pages.board import names as board_names
 from twonets.web.pages.common import staff
 
 router = APIRouter(include_in_schema=False)
@@ -69,7 +71,7 @@ def console(request: Request, session: Session = Depends(get_session)):
 @router.get("/console/data/areas.json")
 def areas(request: Request, level: str = Query("street", pattern="^(street|grid)$"),
           session: Session = Depends(get_session)) -> dict:
-    staff(request, render.CONSOLE_ROLES)
+    staff(request, render.BOARD_ROLES)  # the map of the order page too; the same data as GET /api/v1/areas
     return spatial.feature_collection(session, level)
 
 
@@ -103,6 +105,22 @@ def trends(request: Request, session: Session = Depends(get_session)) -> dict:
     return {"days": [d.isoformat() for d in days],
             "series": {f: [getattr(r, f) for r in rows] for f, *_ in SEED_KPIS},
             "targets": {f: t for f, _, t, _ in SEED_KPIS}}
+
+
+@router.get("/console/grids/{grid_code}")
+def grid_panel(grid_code: str, request: Request, session: Session = Depends(get_session)):
+    """The panel shown when a grid is clicked on the map: its open orders and 30-day KPIs."""
+    actor = staff(request, render.CONSOLE_ROLES)
+    try:
+        place = spatial.place_of_grid(session, grid_code)
+    except InvalidInput:
+        raise NotFound(f"No grid {grid_code}.") from None
+    first, last = period()
+    row = kpi.compute(session, kpi.KpiQuery.parse(first.isoformat(), last.isoformat(), grid=grid_code))[0]
+    open_orders = orders.list_orders(session, actor, limit=10, grid_code=grid_code, status=sorted(OPEN)).items
+    return render.page(request, "partials/grid_panel.html", place=place, row=row, open_orders=open_orders,
+                       seeds=[(f, label, getattr(row, f)) for f, label, *_ in SEED_KPIS], first=first, last=last,
+                       names=board_names(session))
 
 
 @router.get("/console/stream")

@@ -57,13 +57,24 @@
     map.fitBounds(streets.getBounds(), { padding: [10, 10] });
     return getJSON(d.areas + "?level=grid");
   }).then(function (fc) {
-    L.geoJSON(fc, { style: areaStyle(0.4, 0), interactive: false }).addTo(map);
+    L.geoJSON(fc, {
+      style: areaStyle(0.4, 0.01),
+      onEachFeature: function (f, layer) {
+        layer.on("click", function () { showGrid(f.properties.code); });
+      }
+    }).addTo(map);
     return getJSON(d.markers);
   }).then(function (data) {
     data.orders.forEach(place);
     data.alarms.slice().reverse().forEach(function (a) { addAlarm(a, false); });
     mapEl.dataset.ready = "1";
   }).catch(function (e) { console.error(e); });
+
+  var panel = document.getElementById("grid-panel");
+  function showGrid(code) {
+    panel.hidden = false;
+    htmx.ajax("GET", d.grid + encodeURIComponent(code), { target: panel, swap: "innerHTML" });
+  }
 
   var list = document.getElementById("alarm-list");
   function addAlarm(a, fresh) {
