@@ -86,6 +86,10 @@ def test_board_dispatches_a_returned_order(page_of, server):
     p.sign_in("desk")
     p.go("/console/board?status=returned")
     row = p.page.locator(f"#row-{mine['id']}")
+    p.page.keyboard.press("j")  # keyboard: the first order, then its first action
+    assert p.page.evaluate("document.activeElement.closest('tr').id") == f"row-{mine['id']}"
+    p.page.keyboard.press("a")
+    assert p.page.evaluate("document.activeElement.name") == "department"
     row.locator("form[action$='/dispatch'] select").select_option("shuiwu")
     p.shot("board")
     row.locator("form[action$='/dispatch'] button").click()
@@ -118,6 +122,15 @@ def test_order_page_shows_the_reporter_only_for_a_stated_purpose(page_of, server
     assert full["phone"] in p.page.inner_text("#contact") and full["phone"] != order["reporter"]["phone"]
     p.shot("order-contact")
     _clean(p)
+
+
+def test_board_filters_by_deadline(page_of, server):
+    p = page_of()
+    p.sign_in("desk")
+    p.go("/console/board?flag=overdue")
+    flags = p.page.locator("tbody tr td:nth-child(8) .tag").all_inner_texts()
+    assert flags and all("超期" in f for f in flags)
+    assert p.page.locator("#f-flag").input_value() == "overdue"
 
 
 def test_a_handler_cannot_see_another_departments_order(page_of, server):

@@ -22,7 +22,7 @@ from twonets.web.pages.common import form, staff
 
 router = APIRouter(include_in_schema=False)
 BOARD_LIMIT = 100
-FILTERS = ("street_code", "category", "source", "status")
+FILTERS = ("street_code", "category", "source", "status", "flag")
 BOARD_ACTIONS = ("dispatch", "reassign")  # offered in the row; the rest on the order page
 
 
@@ -67,7 +67,7 @@ def board(request: Request, session: Session = Depends(get_session)):
     ctx = page_context(session)
     valid = {"street_code": {s[0] for s in ctx["choices"]["streets"]},
              "category": {c[0] for c in ctx["choices"]["categories"]},
-             "source": set(SOURCES), "status": set(STATES)}
+             "source": set(SOURCES), "status": set(STATES), "flag": set(labels.FLAGS)}
     chosen = {k: v for k, v in chosen.items() if v in valid[k]}  # an unknown value is no filter
     listing = orders.list_orders(session, actor, limit=BOARD_LIMIT, **chosen)
     rows = [(o, may_do(actor, o)) for o in listing.items]
