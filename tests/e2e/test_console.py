@@ -185,6 +185,11 @@ def test_language_switch_works_on_every_page_and_persists(page_of, server):
         if path == "/console/board":
             _clean(p)
             p.shot("board-en")
+        if path == "/console":
+            p.page.set_viewport_size({"width": 1920, "height": 1080})
+            p.page.wait_for_selector("#map[data-ready='1']")
+            p.shot("console-en")
+            p.page.set_viewport_size({"width": 1440, "height": 900})
         p.page.click("form.lang button[value='zh_CN']")
         p.page.wait_for_load_state()
         assert p.page.get_attribute("html", "lang") == "zh-CN", path

@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 
+from twonets.city.lifecycle import OPEN as OPEN_STATES  # noqa: F401  (deadline flags matter only here)
+
+
 def N_(text: str) -> str:
     return text
 
