@@ -4,21 +4,25 @@ Signing in checks the password with `identity.login` (throttling and audit inclu
 the token pair in two cookies, both HttpOnly and SameSite=Lax (Secure over https): the
 short-lived access token (a JWT, decoded per request like a Bearer token) and the refresh
 token, swapped for a new pair when the access token has expired. Signing out revokes the
-refresh family. Forms carry the double-submit CSRF token of api/security.py.
+refresh family. Forms carry the double-submit CSRF token (the rule of api/security.py, kept here so that
+the web does not import the API).
 """
 
 from __future__ import annotations
 
+import hmac
 import secrets
 
 from fastapi import Request, Response
 
-from twonets.api.security import CSRF_COOKIE
 from twonets.core.actor import Actor
 from twonets.core.db import unit_of_work
-from twonets.core.errors import Unauthorized
+from twonets.core.errors import Forbidden, Unauthorized
 from twonets.data import identity
 
+CSRF_COOKIE = "twonets_csrf"  # the double-submit cookie of api/security.py, same name and rule
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
 ACCESS_COOKIE = "twonets_session"
 REFRESH_COOKIE = "twonets_refresh"
 _STATE = "web_actor"
@@ -128,3 +132,16 @@ def csrf_token(request: Request) -> str:
         queue_cookie(request, CSRF_COOKIE, token, 8 * 3600, httponly=False)
     request.state.web_csrf = token
     return token
+
+
+async def verify_csrf(request: Request) -> None:
+    """Unsafe methods must echo the CSRF cookie in the X-CSRF-Token header or the form field."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    cookie = request.cookies.get(CSRF_COOKIE)
+    sent = request.headers.get(CSRF_HEADER)
+    if not sent:
+        value = (await request.form()).get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    if not cookie or not sent or not hmac.compare_digest(cookie.encode(), sent.encode()):
+        raise Forbidden("the form is missing its CSRF token or the token does not match; reload the page")

@@ -10,7 +10,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 
-from twonets.api.deps import get_session
 from twonets.city import orders, reporters, scope, spatial
 from twonets.city.lifecycle import NEEDS_REASON, SOURCES, STATES
 from twonets.city.models import Order
@@ -18,7 +17,7 @@ from twonets.city.reference import reference
 from twonets.core.actor import Actor
 from twonets.core.errors import InvalidInput
 from twonets.web import labels, render
-from twonets.web.pages.common import form, staff
+from twonets.web.pages.common import form, get_session, staff
 
 router = APIRouter(include_in_schema=False)
 BOARD_LIMIT = 100

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import AsyncIterator
 
-from twonets.api.security import verify_csrf
+from fastapi import Request
+from sqlalchemy.orm import Session
+
 from twonets.core.actor import Actor
+from twonets.core.db import unit_of_work
 from twonets.core.errors import Forbidden, Unauthorized
 from twonets.web import session
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One unit of work per page request (the app's session factory), like the API's."""
+    with unit_of_work(sessions=request.app.state.sessions) as session:
+        yield session
 
 
 def staff(request: Request, roles: frozenset[str]) -> Actor:
@@ -22,6 +31,6 @@ def staff(request: Request, roles: frozenset[str]) -> Actor:
 
 async def form(request: Request) -> dict[str, str]:
     """The posted form after its CSRF token is checked (403 page when it does not match)."""
-    await verify_csrf(request)
+    await session.verify_csrf(request)
     data = await request.form()
     return {k: v for k, v in data.items() if isinstance(v, str)}

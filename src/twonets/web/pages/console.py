@@ -1,9 +1,8 @@
 """The operation-center console (`/console`, a 1920×1080 wall): district map, vital signs, KPIs.
 
 The page is rendered with today's figures; its script (static/js/console.js) then loads the map
-layers, markers and 30-day trends from the JSON routes below and follows `/console/stream`, the
-API's SSE stream (api/sensing.py `stream`) authenticated by the session cookie, since a browser's
-EventSource cannot send a Bearer token.
+layers, markers and 30-day trends from the JSON routes below and follows `/console/stream` (web/stream.py:
+the API's SSE feed, authenticated by the session cookie).
 """
 
 from __future__ import annotations
@@ -13,17 +12,15 @@ from datetime import date, timedelta
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
-from twonets.api import sensing as sensing_api
-from twonets.api.deps import get_session
 from twonets.city import kpi, orders, spatial, vitals
 from twonets.city.lifecycle import OPEN
 from twonets.city.sensing import alarms
 from twonets.core.calendar import local_date, utcnow
 from twonets.core.errors import InvalidInput, NotFound
-from twonets.web import render
+from twonets.web import render, stream as live
 from twonets.web.labels import N_
 from twonets.web.pages.board import names as board_names
-from twonets.web.pages.common import staff
+from twonets.web.pages.common import get_session, staff
 
 router = APIRouter(include_in_schema=False)
 TREND_DAYS = 30
@@ -124,6 +121,6 @@ def grid_panel(grid_code: str, request: Request, session: Session = Depends(get_
 
 
 @router.get("/console/stream")
-async def stream(request: Request, topics: str = "alarm,order"):
+async def stream(request: Request):
     actor = staff(request, render.CONSOLE_ROLES)
-    return await sensing_api.stream(request, topics=topics, max_events=None, timeout_s=None, actor=actor)
+    return await live.feed(request, actor)
