@@ -27,6 +27,7 @@ def test_sign_in_as_desk_then_console_kpis_equal_the_api(page_of, server):
     p.page.wait_for_selector("#map[data-ready='1']")
     p.page.wait_for_selector("#spark-same_day_rate[data-points='30']")
     p.page.wait_for_selector("#live[data-state='live']")
+    p.page.wait_for_selector("#open-chart[data-ready='1']")
     assert int(p.page.get_attribute("#map", "data-marker-count")) > 0
     section = p.page.locator("section.kpis")
     first, last = section.get_attribute("data-from"), section.get_attribute("data-to")

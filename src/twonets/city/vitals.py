@@ -38,3 +38,16 @@ def today_counts(session: Session, actor: Actor, day: date) -> dict:
         "total": sum(by_status.values()),
         "overdue_now": session.execute(overdue).scalar_one(),
     }
+
+
+def open_by_source_status(session: Session, actor: Actor) -> dict[str, dict[str, int]]:
+    """Open orders now (any creation day), {source: {status: n}} over the open states."""
+    visible = scope.scope_filter(actor)
+    q = (select(wo.c.source, wo.c.status, func.count()).where(wo.c.status.in_(sorted(OPEN)))
+         .group_by(wo.c.source, wo.c.status))
+    if visible is not None:
+        q = q.where(visible)
+    out = {s: {st: 0 for st in sorted(OPEN)} for s in SOURCES}
+    for source, status, n in session.execute(q):
+        out.setdefault(source, {st: 0 for st in sorted(OPEN)})[status] = n
+    return out

@@ -7,6 +7,7 @@ the API's SSE feed, authenticated by the session cookie).
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -17,7 +18,7 @@ from twonets.city.lifecycle import OPEN
 from twonets.city.sensing import alarms
 from twonets.core.calendar import local_date, utcnow
 from twonets.core.errors import InvalidInput, NotFound
-from twonets.web import render, stream as live
+from twonets.web import i18n, labels, render, stream as live
 from twonets.web.labels import N_
 from twonets.web.pages.board import names as board_names
 from twonets.web.pages.common import get_session, staff
@@ -61,8 +62,16 @@ def console(request: Request, session: Session = Depends(get_session)):
     row = kpi_row(session, first, last)
     seeds = [dict(field=f, label=label, target=target, value=getattr(row, f), met=met(f, getattr(row, f), target))
              for f, label, target, _ in SEED_KPIS]
+    open_now = vitals.open_by_source_status(session, actor)
+    order = [s for s in ("created", "dispatched", "accepted", "in_progress", "returned")]
+    t = i18n.translations(render.locale_of(request))
+    chart = {"statuses": [t.gettext(labels.STATUSES[s]) for s in order],
+             "series": [{"source": src, "name": t.gettext(labels.SOURCES[src]), "data": [open_now[src][s] for s in order]}
+                        for src in ("auto", "proactive", "citizen")]}
     return render.page(request, "console/wall.html", row=row, seeds=seeds, first=first, last=last,
-                       vitals=vitals.today_counts(session, actor, today()), now=utcnow())
+                       vitals=vitals.today_counts(session, actor, today()), now=utcnow(),
+                       open_chart=json.dumps(chart, ensure_ascii=False),
+                       open_total=sum(sum(v.values()) for v in open_now.values()))
 
 
 @router.get("/console/data/areas.json")

@@ -118,6 +118,24 @@
   }
   connect();
 
+  var openEl = document.getElementById("open-chart");
+  if (openEl) {
+    var oc = JSON.parse(openEl.dataset.chart);
+    var bar = echarts.init(openEl, null, { renderer: "canvas" });
+    bar.setOption({
+      animation: false, grid: { left: 70, right: 10, top: 28, bottom: 20 },
+      legend: { top: 0, textStyle: { color: "#e6edf6", fontSize: 13 } },
+      xAxis: { type: "value", axisLabel: { color: "#a9b8cc" }, splitLine: { lineStyle: { color: "#25405f" } } },
+      yAxis: { type: "category", data: oc.statuses, inverse: true, axisLabel: { color: "#e6edf6", fontSize: 13 } },
+      tooltip: { trigger: "axis", renderMode: "richText" },
+      series: oc.series.map(function (s) {
+        return { type: "bar", stack: "open", name: s.name, data: s.data, itemStyle: { color: COLORS[s.source] } };
+      })
+    });
+    openEl.dataset.ready = "1";
+    window.addEventListener("resize", function () { bar.resize(); });
+  }
+
   getJSON(d.trends).then(function (t) {
     Object.keys(t.series).forEach(function (field) {
       var el = document.getElementById("spark-" + field);
