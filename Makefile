@@ -6,16 +6,35 @@ STAMP := $(VENV)/.installed
 export TWONETS_DATABASE_URL ?= sqlite:///./twonets.db
 DEMO_DAYS ?= 7
 
-.PHONY: run test bench install demo clean mosquitto broker
+.PHONY: run test bench install demo clean mosquitto broker web-assets browser
 
-$(STAMP): pyproject.toml
+VENDOR := src/twonets/web/static/vendor
+
+$(STAMP): pyproject.toml package-lock.json
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
 	@# `twonets backup|restore` of a PostgreSQL database run pg_dump / pg_restore
 	command -v pg_dump >/dev/null 2>&1 || apt-get install -y -q postgresql-client || \
 		echo "warning: pg_dump missing (apt-get install postgresql-client): PostgreSQL backups will not run"
+	$(MAKE) --no-print-directory web-assets browser
 	touch $(STAMP)
+
+# Front-end libraries from npm at the versions in package-lock.json, copied where the app serves
+# them (git-ignored): nothing is loaded from a CDN or fetched at run time.
+web-assets:
+	npm ci --no-audit --no-fund --loglevel=error
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/leaflet
+	cp node_modules/htmx.org/dist/htmx.min.js node_modules/echarts/dist/echarts.min.js \
+	   node_modules/axe-core/axe.min.js $(VENDOR)/
+	cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css \
+	   node_modules/leaflet/dist/images $(VENDOR)/leaflet/
+
+# Browser tests drive Debian's Chromium (never `playwright install`); a CJK font for the pages.
+browser:
+	@dpkg -s chromium fonts-noto-cjk >/dev/null 2>&1 || \
+	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk) || \
+	  echo "warning: could not install chromium and fonts-noto-cjk: the browser tests will be skipped"
 
 install: $(STAMP)
 
@@ -42,4 +61,4 @@ bench: $(STAMP) mosquitto
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) twonets.db twonets.db-wal twonets.db-shm var/keys  # the keys (and audit anchor) of that database
+	rm -rf $(VENV) node_modules $(VENDOR) twonets.db twonets.db-wal twonets.db-shm var/keys  # the keys (and audit anchor) of that database

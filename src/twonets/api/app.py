@@ -82,4 +82,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
 
     for router in routers.all_routers():
         app.include_router(router)
+    from twonets import web
+
+    web.install(app)  # the console's pages (and later the portal's), beside the API
     return app
