@@ -52,12 +52,14 @@ from twonets.data.throttle import (  # noqa: F401  (part of the identity API)
 from twonets.data.tokens import (  # noqa: F401  (part of the identity API)
     TokenPair,
     _pair,
+    decode_access_claims,
     decode_access_token,
     issue_access_token,
     jwks,
     logout,
     refresh,
     revoke_all_refresh,
+    session_is_live,
 )
 
 USER_ROLES = tuple(r for r in ROLES if r != "system")
