@@ -10,6 +10,7 @@ from sqlalchemy import Engine, text
 
 from twonets import __version__
 from twonets.api import problems
+from twonets.api.deps import BodyFingerprint
 from twonets.api.security import install_security
 from twonets.core.config import settings
 from twonets.core.db import default_engine, session_factory
@@ -62,6 +63,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.state.metrics = registry
 
     app.add_middleware(_Observe, requests=requests, latency=latency)
+    app.add_middleware(BodyFingerprint)  # Idempotency-Key retries are told from new requests by their body
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict:

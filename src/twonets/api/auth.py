@@ -41,14 +41,14 @@ from fastapi.security import APIKeyHeader, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from twonets.api.deps import get_session, idempotent
+from twonets.api.deps import ACTOR_STATE, get_session, idempotent
 from twonets.core.db import unit_of_work
 from twonets.api.problems import problem
 from twonets.core.actor import Actor
 from twonets.core.errors import Forbidden, Unauthorized
 from twonets.data import identity
 
-_STATE_KEY = "twonets_actor"
+_STATE_KEY = ACTOR_STATE
 
 
 def _credentials(request: Request) -> tuple[str, str] | None:
