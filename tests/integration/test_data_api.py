@@ -45,10 +45,14 @@ def test_full_flow(engine):
     assert r.status_code == 201, r.text
     req = r.json()
     assert req["status"] == "pending" and req["id"].startswith("SR-")
-    again = c.post("/api/v1/sharing/requests", headers={**mz, "Idempotency-Key": "k1"}, json={
+    first_body = r.request.content
+    again = c.post("/api/v1/sharing/requests", headers={**mz, "Idempotency-Key": "k1", "content-type": "application/json"},
+                   content=first_body)
+    assert again.json()["id"] == req["id"] and again.headers.get("Idempotent-Replay") == "true"
+    other = c.post("/api/v1/sharing/requests", headers={**mz, "Idempotency-Key": "k1"}, json={
         "dataset": "population", "purpose": "whatever", "valid_until": _until(),
     })
-    assert again.json()["id"] == req["id"] and again.headers.get("Idempotent-Replay") == "true"
+    assert other.status_code == 422  # the same key for another request (tests/integration/test_idempotency.py)
 
     # no grant yet: the read is refused
     body = {"dataset": "population", "purpose": "低保资格核验 subsidy check", "subject_ids": ["P1"], "matter": "MT-DB-01"}
@@ -113,7 +117,7 @@ def test_login_refresh_me_and_logout(engine):
 def test_login_is_throttled_with_retry_after(engine):
     _make_user(engine, "target", ["citizen"])
     c = client_for(engine)
-    for _ in range(identity.USER_MAX_FAILURES):
+    for _ in range(identity.PAIR_MAX_FAILURES):
         assert c.post("/api/v1/auth/login", json={"username": "target", "password": "guess guess"}).status_code == 401
     r = c.post("/api/v1/auth/login", json={"username": "target", "password": PW})
     assert r.status_code == 429

@@ -32,6 +32,7 @@ refresh family and a deactivated account end the access token at once.
 
 from __future__ import annotations
 
+import hmac
 from typing import Any, Callable
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -44,7 +45,9 @@ from sqlalchemy.orm import Session
 from twonets.api.deps import ACTOR_STATE, get_session, idempotent
 from twonets.core.db import unit_of_work
 from twonets.api.problems import problem
+from twonets.api.security import client_ip
 from twonets.core.actor import Actor
+from twonets.core.config import settings
 from twonets.core.errors import Forbidden, Unauthorized
 from twonets.data import identity
 
@@ -138,6 +141,20 @@ def require_roles(*roles: str) -> Callable[..., Actor]:
     return _dependency
 
 
+async def metrics_reader(request: Request, _bearer: Any = Depends(_bearer_scheme)) -> None:
+    """Who may read /metrics: a scraper sending `Authorization: Bearer <TWONETS_METRICS_TOKEN>`
+    (when that is set), or an administrator's access token. Anyone else: 401, or 403."""
+    token = settings().metrics_token
+    creds = _credentials(request)
+    if token and creds is not None and creds[0] == "bearer" and hmac.compare_digest(creds[1].encode(), token.encode()):
+        return
+    actor = await _resolve(request)
+    if actor is None:
+        raise Unauthorized("send 'Authorization: Bearer <TWONETS_METRICS_TOKEN>' or an administrator's access token")
+    if not actor.has("administrator"):
+        raise Forbidden("metrics are for administrators and the configured scraper")
+
+
 def api_key_actor(kind: str) -> Callable[..., Actor]:
     """A dependency for API-key clients of one kind ('open311' or 'device'). Accepts the key in
     X-API-Key, 'Authorization: ApiKey …' or an `api_key` query parameter (GeoReport v2)."""
@@ -169,15 +186,11 @@ class RefreshIn(BaseModel):
     refresh_token: str = Field(min_length=1, max_length=400)
 
 
-def _client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
-
-
 @router.post("/auth/login")
 def login(body: LoginIn, request: Request, session: Session = Depends(get_session)):
     """Sign in with a password: a short-lived access token and a refresh token."""
     try:
-        pair = identity.login(session, body.username, body.password, ip=_client_ip(request))
+        pair = identity.login(session, body.username, body.password, ip=client_ip(request))
     except identity.Throttled as exc:
         resp = problem(429, exc.title, exc.detail, retry_after=exc.retry_after)
         resp.headers["Retry-After"] = str(exc.retry_after)
