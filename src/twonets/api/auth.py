@@ -78,15 +78,15 @@ def _session_live(request: Request, sub: str, sid: str) -> bool:
         return identity.session_is_live(session, sub, sid)
 
 
+KEY_RIGHTS = {"device": "a device key only posts readings (POST /api/v1/readings)",
+              "open311": "an Open311 key only posts and reads requests under /open311/v2/"}
+
+
 def _refuse_key(actor: Actor) -> None:
     kinds = {role: kind for kind, role in identity.API_KEY_ROLES.items()}
     kind = next((kinds[r] for r in actor.roles if r in kinds), "unknown")
     raise Forbidden(f"an API key of kind {kind} is not accepted here: {KEY_RIGHTS.get(kind, 'it has no rights')}; "
                     "people sign in with 'Authorization: Bearer <access token>'")
-
-
-KEY_RIGHTS = {"device": "a device key only posts readings (POST /api/v1/readings)",
-              "open311": "an Open311 key only posts and reads requests under /open311/v2/"}
 
 
 async def _resolve(request: Request) -> Actor | None:
@@ -116,7 +116,8 @@ _api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="
 
 
 async def current_actor(request: Request, _bearer: Any = Depends(_bearer_scheme)) -> Actor:
-    """The caller, from a Bearer token or an API key; 401 problem when missing or invalid."""
+    """The caller, from a Bearer token; 401 problem when missing or invalid (or its session has
+    ended), 403 for an API key (keys only reach `api_key_actor` routes)."""
     actor = await _resolve(request)
     if actor is None:
         raise Unauthorized("sign in: send 'Authorization: Bearer <access token>'")
