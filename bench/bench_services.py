@@ -142,7 +142,7 @@ def run() -> list[str]:
         rate, n, errors = bench_http(engine)
         engine.dispose()
     return [
-        f"services seed ({PERSONS} persons, 564 matters): {seed_s:.1f} s (target: —)",
+        f"services seed ({PERSONS} persons, written-out matters + imported list): {seed_s:.1f} s (target: —)",
         f"instant decision latency p50 (service layer, with e-licence): {_pct(lat, 0.5):.2f} ms (target: —)",
         f"instant decision latency p99 (service layer, with e-licence): {_pct(lat, 0.99):.2f} ms (target: < 5 ms)",
         f"instant decision latency mean: {statistics.fmean(lat):.2f} ms (target: —)",

@@ -3,7 +3,7 @@
 from alembic import context
 
 from twonets.core.db import make_engine
-from twonets.core.schema import metadata  # every package's tables
+from twonets.schema import metadata  # every package's tables
 
 config = context.config
 

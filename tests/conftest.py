@@ -63,7 +63,7 @@ def pg_schema_url():
 
 
 def _truncate_pg(engine) -> None:
-    from twonets.core.schema import metadata
+    from twonets.schema import metadata
 
     names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
     with engine.begin() as conn:

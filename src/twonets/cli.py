@@ -16,13 +16,21 @@ app.add_typer(db_app, name="db")
 console = Console()
 
 
+@app.callback()
+def _start() -> None:
+    """Every command starts from the composition root: definitions loaded, sources and handlers wired."""
+    from twonets import bootstrap
+
+    bootstrap.start()
+
+
 def _fail(message: str, code: int = 2) -> None:
     console.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(code)
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = typer.Argument("heads")) -> None:
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
     """Migrate the database to the latest schema and load the reference data."""
     from twonets.core.config import settings
     from twonets.core.db import unit_of_work, upgrade
@@ -34,11 +42,9 @@ def db_upgrade(revision: str = typer.Argument("heads")) -> None:
 
 
 def load_definitions(session) -> None:
-    """Reference data and catalogue entries from the definitions, into their tables (idempotent)."""
-    from twonets.city.orders import sync_reference
-    from twonets.data.catalogue import sync_definitions
+    """The definitions into their tables (idempotent): see `twonets.bootstrap.sync_definitions`."""
+    from twonets.bootstrap import sync_definitions
 
-    sync_reference(session)
     sync_definitions(session)
 
 
@@ -56,25 +62,27 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
           tick: bool = typer.Option(True, help="run the deadline timer inside the server"),
           workers: int = typer.Option(1, min=1, max=16, help="server processes (use the machine's cores)")) -> None:
     """Serve the API, console and portal (and the deadline timer)."""
-    import os
-
     from twonets.api import server
 
-    os.environ["TWONETS_SERVE_TIMER"] = "1" if tick else "0"
     if workers == 1:
-        server.run(served_app(), host=host, port=port)
-    else:  # each worker process builds its own app from the factory; the timer is idempotent
-        server.run("twonets.cli:served_app", host=host, port=port, workers=workers, factory=True)
-
-
-def served_app():
-    """The app as `serve` runs it: the API plus, unless TWONETS_SERVE_TIMER=0, the deadline timer."""
+        server.run(served_app(timer=tick), host=host, port=port)
+        return
+    # Worker processes import the factory afresh, so the choice reaches them the way every
+    # setting does: as its TWONETS_* variable. The timer is idempotent across processes.
     import os
 
+    os.environ["TWONETS_SERVE_TIMER"] = "1" if tick else "0"
+    server.run("twonets.cli:served_app", host=host, port=port, workers=workers, factory=True)
+
+
+def served_app(timer: bool | None = None):
+    """The app as `serve` runs it: the API plus the deadline timer (unless `timer` is False, or
+    None and the setting TWONETS_SERVE_TIMER is 0)."""
     from twonets.api.app import create_app
+    from twonets.core.config import settings
 
     api = create_app()
-    if os.environ.get("TWONETS_SERVE_TIMER", "1") != "0":
+    if settings().serve_timer if timer is None else timer:
         from twonets.city.timer import start_background_timer
 
         start_background_timer(api)
@@ -126,7 +134,7 @@ def demo(days: int = typer.Option(30, min=1, max=400, help="days of orders to si
     if created:
         from twonets.demo.govservices import seed_services
 
-        with console.status("government services: registries, 564 matters, applications…"):
+        with console.status("government services: registries, matters (written out + imported list), applications…"):
             summary = seed_services(default_engine(), seed, days=days)
         records = sum(summary.get("records", {}).values())
         apps = summary.get("applications", {}).get("applications", 0)
@@ -192,8 +200,10 @@ def _mount() -> None:
     app.add_typer(audit_app, name="audit")
     app.add_typer(users_app, name="users")
     app.add_typer(catalogue_app, name="catalogue")
-    from twonets.city.sensing.cli import ingest, sensing_app, simulate
+    from twonets.city.sensing.cli import ingest, sensing_app
+    from twonets.demo.cli import simulate
 
+    sensing_app.command("simulate")(simulate)
     app.add_typer(sensing_app, name="sensing")
     app.command("ingest", help="Backfill readings from a CSV/Parquet file (= twonets sensing ingest).")(ingest)
     app.command("simulate", help="Publish simulated readings to MQTT (= twonets sensing simulate).")(simulate)

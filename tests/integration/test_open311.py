@@ -200,14 +200,15 @@ def test_post_xml_and_address_only(client):
     ("fields", "status", "needle"),
     [
         ({"service_code": None}, 400, "service_code"),
-        ({"service_code": "no_such_service"}, 400, "service_code"),
+        ({"service_code": "no_such_service"}, 404, "service_code"),  # the spec lists 404
         ({"lat": "north"}, 400, "lat"),
         ({"lat": "95"}, 400, "lat"),
         ({"long": "nan"}, 400, "long"),
         ({"long": None}, 400, "lat and long"),
         ({"lat": None, "long": None}, 400, "location"),
         ({"attribute[severity]": "apocalyptic"}, 400, "severity"),
-        ({"attribute[colour]": "red"}, 400, "colour"),
+        ({"attribute[severity][]": ["normal", "urgent"]}, 400, "one value"),
+        ({"attribute[colour": "red"}, 400, "attribute[colour"),
         ({"phone": "call me"}, 400, "phone"),
         ({"address_id": "NO-SUCH-GRID", "lat": None, "long": None}, 400, "grid"),
         ({"api_key": "wrong"}, 403, "api_key"),

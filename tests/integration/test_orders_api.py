@@ -240,3 +240,17 @@ def test_reporter_contact_in_full_only_through_the_access_service(anonymous):
     mine = bearer(Actor(id="h1", roles=frozenset({"department_handler"}), department="lvhua"))
     r = anonymous.get(f"/api/v1/orders/{oid}/reporter", params={"purpose": "callback"}, headers=mine)
     assert r.status_code == 403 and "grant" in r.json()["detail"]
+
+
+def test_a_point_outside_the_district_is_refused_unless_an_address_or_grid_names_the_place(api):
+    beijing = {"lon": 116.40, "lat": 39.90}
+    assert api.get("/api/v1/locate", params=beijing).status_code == 404
+    r = api.post("/api/v1/orders", json=body(**beijing))
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert "outside the district" in r.json()["detail"]
+    assert api.get("/api/v1/orders").json()["items"] == []  # nothing was dispatched
+    by_grid = api.post("/api/v1/orders", json=body(grid_code="S02C001G01", **beijing))
+    assert by_grid.status_code == 201 and by_grid.json()["street_code"] == "S02"
+    by_address = api.post("/api/v1/orders", json=body(address="人民路 100 号", **beijing))
+    assert by_address.status_code == 201

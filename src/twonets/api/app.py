@@ -9,6 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from sqlalchemy import Engine, text
 
 from twonets import __version__
+from twonets import metrics as domain_metrics
 from twonets.api import problems
 from twonets.api.security import install_security
 from twonets.core.config import settings
@@ -43,6 +44,9 @@ class _Observe:
 
 
 def create_app(engine: Engine | None = None) -> FastAPI:
+    from twonets import bootstrap
+
+    bootstrap.start()
     cfg = settings()
     configure_logging(cfg.log_level, cfg.log_json)
     engine = engine or default_engine()
@@ -76,7 +80,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
 
     @app.get("/metrics", tags=["ops"], response_class=Response, dependencies=[Depends(metrics_reader)])
     def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        body = generate_latest(registry) + generate_latest(domain_metrics.REGISTRY)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     from twonets.api import routers
 

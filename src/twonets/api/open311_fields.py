@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from twonets.api.open311_errors import Open311Error
+from twonets.api.media import url_of
 from twonets.api.open311_format import PREFIX, _when
 from twonets.city import orders
 from twonets.city.models import Order, OrderCreate, Reporter
@@ -121,7 +122,8 @@ def _agency(code: str | None, lang: str) -> str | None:
     return dept.name_en if lang == "en" else dept.name_zh
 
 
-def _request_of(order: Order, note: str | None, lang: str) -> dict[str, Any]:
+def _request_of(order: Order, note: str | None, lang: str, base: str) -> dict[str, Any]:
+    """A request as the spec shows it; ``base`` is this server's public base URL (for media_url)."""
     cat = reference().categories.get(order.category)
     name = (cat.name_en if lang == "en" else cat.name_zh) if cat else order.category
     return {
@@ -141,7 +143,7 @@ def _request_of(order: Order, note: str | None, lang: str) -> dict[str, Any]:
         "zipcode": None,
         "lat": order.lat,
         "long": order.lon,
-        "media_url": order.photos[0] if order.photos else None,
+        "media_url": url_of(order.photos[0], base) if order.photos else None,
     }
 
 
@@ -158,7 +160,7 @@ def _citizen_order(session: Session, public_id: str) -> Order:
     return order
 
 
-def _one(session: Session, public_id: str, lang: str) -> dict[str, Any]:
+def _one(session: Session, public_id: str, lang: str, base: str) -> dict[str, Any]:
     try:
         order = _citizen_order(session, public_id)
     except DomainError as exc:
@@ -166,7 +168,7 @@ def _one(session: Session, public_id: str, lang: str) -> dict[str, Any]:
             raise Open311Error(404, f"No service request {public_id}.") from None
         raise
     note = _note([(e.action, e.actor, e.reason, e.data) for e in order.timeline or []])
-    return _request_of(order, note, lang)
+    return _request_of(order, note, lang, base)
 
 
 # --- requests: from the form -------------------------------------------------------------
@@ -194,13 +196,36 @@ def _full_name(first: str, last: str) -> str | None:
     return " ".join(p for p in (first, last) if p)
 
 
-def _order_from_form(form: dict[str, str], attributes: dict[str, str]) -> OrderCreate:
+MAX_EXTRA_ATTRIBUTES = 20
+MAX_ATTRIBUTE_CHARS = 500
+
+
+def _extra_attributes(code: str, extra: dict[str, list[str]]) -> str | None:
+    """Attributes this server does not define (FixMyStreet sends ``uprn`` in some set-ups), kept
+    with the request as a line of the description rather than refusing it, bounded."""
+    if not extra:
+        return None
+    if len(extra) > MAX_EXTRA_ATTRIBUTES:
+        raise Open311Error(400, f"At most {MAX_EXTRA_ATTRIBUTES} attributes not defined by "
+                                f"GET {PREFIX}/services/{code}.json may be sent.")
+    parts = []
+    for name, values in sorted(extra.items()):
+        text = ", ".join(v for v in values if v)
+        if len(name) + len(text) > MAX_ATTRIBUTE_CHARS:
+            raise Open311Error(400, f"attribute[{name}] may have at most {MAX_ATTRIBUTE_CHARS} characters.")
+        parts.append(f"{name}={text}")
+    return "; ".join(parts)
+
+
+def _order_from_form(form: dict[str, str], attributes: dict[str, list[str]],
+                     uploaded: tuple[str, ...] = ()) -> OrderCreate:
+    """The order a POST form asks for. ``attributes`` maps each ``attribute[code]`` (or the
+    multi-value ``attribute[code][]``) to its values in the order sent; ``uploaded`` are the media
+    keys of photos sent with the form."""
     code = form.get("service_code", "").strip()
     if not code:
         raise Open311Error(400, "service_code is required.")
-    cat = reference().categories.get(code)
-    if cat is None:
-        raise Open311Error(400, f"Unknown service_code {code!r}; see GET {PREFIX}/services.json.")
+    cat = _category(code)  # an unknown service_code is a 404, as the spec lists
     lat_raw, lon_raw = form.get("lat", "").strip(), form.get("long", "").strip()
     lat = lon = None
     if lat_raw or lon_raw:
@@ -212,18 +237,24 @@ def _order_from_form(form: dict[str, str], attributes: dict[str, str]) -> OrderC
     grid = form.get("address_id", "").strip() or None
     if lat is None and not address and not grid:
         raise Open311Error(400, "A location is required: lat and long, address_string or address_id.")
-    known = {a["code"]: a for a in _attributes("en")}
-    unknown = sorted(set(attributes) - set(known))
-    if unknown:
-        raise Open311Error(400, f"Unknown attribute {unknown[0]!r}; see GET {PREFIX}/services/{code}.json.")
-    severity = attributes.get("severity", "").strip() or "normal"
+    known = {a["code"] for a in _attributes("en")}
+    severities = [v.strip() for v in attributes.get("severity", []) if v.strip()]
+    if len(severities) > 1:
+        raise Open311Error(400, "attribute[severity] takes one value (normal or urgent).")
+    severity = severities[0] if severities else "normal"
     if severity not in SEVERITY_NAMES:
         raise Open311Error(400, "attribute[severity] must be normal or urgent.")
-    photos = [u for u in (form.get("media_url", "").strip(), attributes.get("photo_ref", "").strip()) if u]
+    refs = [form.get("media_url", ""), *uploaded, *attributes.get("photo_ref", [])]
+    photos = [u.strip() for u in refs if u.strip()]
     for ref in photos:
         if len(ref) > 500:
             raise Open311Error(400, "media_url and attribute[photo_ref] may have at most 500 characters.")
+    if len(photos) > 20:
+        raise Open311Error(400, "At most 20 photos (media_url and attribute[photo_ref]) per request.")
     description = form.get("description", "").strip() or cat.name_zh
+    extra = _extra_attributes(code, {k: v for k, v in attributes.items() if k not in known})
+    if extra:
+        description = f"{description}\n[attributes] {extra}"
     if len(description) > 4000:
         raise Open311Error(400, "description may have at most 4000 characters.")
     name = _full_name(form.get("first_name", ""), form.get("last_name", ""))

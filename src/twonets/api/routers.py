@@ -10,5 +10,6 @@ def all_routers() -> list[APIRouter]:
     from twonets.api import auth, data, home
     from twonets.api import govservices
     from twonets.api import sensing
+    from twonets.api import media
 
-    return [reference.router, orders.router, kpi.router, open311.router, auth.router, data.router, home.router, govservices.router, sensing.router]
+    return [reference.router, orders.router, kpi.router, open311.router, auth.router, data.router, home.router, govservices.router, sensing.router, media.router]

@@ -28,7 +28,8 @@ from twonets.core import calendar, ids
 from twonets.core.actor import Actor
 from twonets.core.config import settings
 from twonets.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from twonets.core.events import publish_after_commit
+from twonets.city.events import OrderChanged
+from twonets.core.events import queue as queue_event
 from twonets.data import masking
 
 
@@ -96,6 +97,16 @@ def find_duplicate(session: Session, category: str, lon: float | None, lat: floa
     return best.public_id
 
 
+def _refuse_outside(session: Session, data: OrderCreate, place: spatial.Place | None) -> None:
+    """A person's report at a point outside every grid of the district's map is refused, unless an
+    address says where the problem is (the dispatcher places it). A district with no map yet cannot
+    tell, and accepts; so do auto orders, whose devices were registered by the departments."""
+    if place is None and data.source != "auto" and not data.address and spatial.grid_index(session).tree is not None:
+        raise InvalidInput(
+            f"({data.lon}, {data.lat}) is outside the district; give a point inside it, an address or a grid_code.",
+            errors=[{"field": "lon", "message": "outside the district"}])
+
+
 def create_order(session: Session, actor: Actor, data: OrderCreate, at: datetime | None = None,
                  *, link_duplicates: bool = True) -> Order:
     at = at or calendar.utcnow()
@@ -114,6 +125,7 @@ def create_order(session: Session, actor: Actor, data: OrderCreate, at: datetime
         place = spatial.place_of_grid(session, data.grid_code)
     elif data.lon is not None:
         place = spatial.locate(session, data.lon, data.lat)
+        _refuse_outside(session, data, place)
     reporter_id = None
     if data.reporter and (data.reporter.name or data.reporter.phone):
         reporter_id = session.execute(
@@ -144,8 +156,8 @@ def create_order(session: Session, actor: Actor, data: OrderCreate, at: datetime
     order_id = session.execute(_INSERT_ORDER, store.values(state)).scalar_one()
     session.execute(_INSERT_EVENTS, [store.event_row(order_id, i + 1, e) for i, e in enumerate(events)])
     for e in events:
-        publish_after_commit(session, "order", {"id": state.public_id, "action": e.action, "status": e.to_status,
-                                                "department": state.department, "at": e.at.isoformat()})
+        queue_event(session, OrderChanged(state.public_id, e.action, e.to_status, state.department,
+                                            e.at.isoformat(), state.source, state.category))
     return _to_order(state, data.reporter if reporter_id else None, masked=True)
 
 

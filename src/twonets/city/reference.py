@@ -1,4 +1,5 @@
-"""The district's reference data as definitions: departments, escalation levels, categories.
+"""The city's reference data as definitions: escalation levels and event categories, over the
+district's departments (`data.departments`).
 
 Loaded once from `definitions/*.yaml`; `sync(session)` mirrors them into tables so that SQL
 (KPIs, listings) can join on them.
@@ -14,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from twonets.core import definitions
 from twonets.core.calendar import CLOCKS, Limit
+from twonets.data.departments import Department
+from twonets.data.departments import departments as all_departments
 
 DEFINITIONS = Path(__file__).with_name("definitions")
 SEVERITIES = ("normal", "urgent")
@@ -23,14 +26,6 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Department(_Strict):
-    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    name_zh: str
-    name_en: str
-    level: Literal["district", "street", "community"]
-    contact: str
-
-
 class EscalationLevel(_Strict):
     level: int = Field(ge=0, le=9)
     name_zh: str
@@ -38,16 +33,11 @@ class EscalationLevel(_Strict):
     leader: str | None = None
 
 
-class DepartmentFile(_Strict):
-    departments: list[Department]
+class EscalationFile(_Strict):
     escalation: list[EscalationLevel]
 
     @model_validator(mode="after")
-    def _unique(self):
-        codes = [d.code for d in self.departments]
-        dup = {c for c in codes if codes.count(c) > 1}
-        if dup:
-            raise ValueError(f"duplicate department codes: {sorted(dup)}")
+    def _in_order(self):
         if [e.level for e in self.escalation] != list(range(len(self.escalation))):
             raise ValueError("escalation levels must be 0, 1, 2, … in order")
         return self
@@ -138,10 +128,10 @@ class Reference(BaseModel):
         return len(self.escalation) - 1
 
 
-def load(directory: Path = DEFINITIONS) -> Reference:
-    dept_file = definitions.load(directory / "departments.yaml", DepartmentFile)
+def load(directory: Path = DEFINITIONS, departments: dict[str, Department] | None = None) -> Reference:
+    escalation = definitions.load(directory / "escalation.yaml", EscalationFile).escalation
     cat_file = definitions.load(directory / "categories.yaml", CategoryFile)
-    departments = {d.code: d for d in dept_file.departments}
+    departments = all_departments() if departments is None else departments
     categories: dict[str, Category] = {}
     for major in cat_file.majors:
         for minor in major.minors:
@@ -163,7 +153,7 @@ def load(directory: Path = DEFINITIONS) -> Reference:
                 department=minor.department,
                 limits=dict(minor.limits),
             )
-    return Reference(departments=departments, escalation=dept_file.escalation, categories=categories)
+    return Reference(departments=departments, escalation=escalation, categories=categories)
 
 
 @lru_cache(maxsize=1)

@@ -27,7 +27,7 @@ _COLUMNS = {"order_id": work_order.c.public_id, "source": work_order.c.source, "
             "reporter_name": reporter.c.name, "reporter_phone": reporter.c.phone}
 
 
-def _source(session: Session, ds: Dataset, subject_ids: Sequence[str] | None,
+def records(session: Session, ds: Dataset, subject_ids: Sequence[str] | None,
             filters: Mapping[str, str] | None, limit: int) -> list[access.SourceRecord]:
     """Records of `work_orders`: one per order, its subject being the order itself."""
     q = select(*[c.label(name) for name, c in _COLUMNS.items()]).select_from(
@@ -39,8 +39,6 @@ def _source(session: Session, ds: Dataset, subject_ids: Sequence[str] | None,
     rows = session.execute(q.order_by(work_order.c.id.desc()).limit(limit)).all()
     return [access.SourceRecord(r.order_id, r.order_id, dict(r._mapping)) for r in rows]
 
-
-access.register_source(DATASET, _source)
 
 
 def reporter_contact(session: Session, actor: Actor, public_id: str, purpose: str) -> tuple[ReporterView, int]:

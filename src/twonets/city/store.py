@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from twonets.city.lifecycle import Event, OrderState
 from twonets.city.tables import work_order, work_order_event
 from twonets.core.errors import NotFound
-from twonets.core.events import publish_after_commit
+from twonets.city.events import OrderChanged
+from twonets.core.events import queue as queue_event
 
 STATE_FIELDS = tuple(OrderState.__dataclass_fields__)
 
@@ -46,8 +47,8 @@ def save(session: Session, order_id: int, s: OrderState, events: list[Event], fi
     session.execute(update(work_order).where(work_order.c.id == order_id).values(**values(s)))
     session.execute(insert(work_order_event), [event_row(order_id, first_seq + i, e) for i, e in enumerate(events)])
     for e in events:
-        publish_after_commit(session, "order", {"id": s.public_id, "action": e.action, "status": e.to_status,
-                                                "department": s.department, "at": e.at.isoformat()})
+        queue_event(session, OrderChanged(s.public_id, e.action, e.to_status, s.department,
+                                            e.at.isoformat(), s.source, s.category))
 
 
 def events_of(session: Session, order_id: int) -> list[Event]:

@@ -35,6 +35,7 @@ class Settings:
     # Share of the time limit after which an order is flagged "warning".
     warning_share: float = 0.75
     tick_interval_s: float = 60.0
+    serve_timer: bool = True  # `twonets serve` runs the deadline timer in each server process
     log_level: str = "INFO"
     log_json: bool = True
     # Data foundation: the system's Ed25519 key (audit checkpoints, JWTs) lives under key_dir,
@@ -50,6 +51,9 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     # A bearer token that may read /metrics (a Prometheus scraper); administrators may always.
     metrics_token: str = ""
+    # Where links this server hands out (Open311 media_url) point; empty: the request's own base URL.
+    public_base_url: str = ""
+    media_dir: str = "./var/media"  # stored photos, served at /media/{key}
     extra: dict = field(default_factory=dict)
 
 
@@ -61,6 +65,7 @@ def load_settings() -> Settings:
         duplicate_window_h=_float("TWONETS_DUPLICATE_WINDOW_H", 24.0),
         warning_share=_float("TWONETS_WARNING_SHARE", 0.75),
         tick_interval_s=_float("TWONETS_TICK_INTERVAL_S", 60.0),
+        serve_timer=env.get("TWONETS_SERVE_TIMER", "1") not in ("0", "false", "no"),
         log_level=env.get("TWONETS_LOG_LEVEL", "INFO"),
         log_json=env.get("TWONETS_LOG_JSON", "1") not in ("0", "false", "no"),
         key_dir=env.get("TWONETS_KEY_DIR") or "./var/keys",
@@ -72,6 +77,8 @@ def load_settings() -> Settings:
         audit_checkpoint_every=int(_float("TWONETS_AUDIT_CHECKPOINT_EVERY", 1000)),
         trusted_proxies=_networks("TWONETS_TRUSTED_PROXIES"),
         metrics_token=env.get("TWONETS_METRICS_TOKEN", ""),
+        public_base_url=(env.get("TWONETS_PUBLIC_BASE_URL") or "").rstrip("/"),
+        media_dir=env.get("TWONETS_MEDIA_DIR") or "./var/media",
     )
 
 

@@ -84,7 +84,7 @@ def alembic_config(url: str):
     return cfg
 
 
-def upgrade(url: str | None = None, revision: str = "heads") -> None:
+def upgrade(url: str | None = None, revision: str = "head") -> None:
     from alembic import command
 
     command.upgrade(alembic_config(url or settings().database_url), revision)

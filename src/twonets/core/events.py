@@ -1,59 +1,146 @@
-"""In-process publish/subscribe of domain events (order changes, alarms, decisions…).
+"""Typed domain events, published in-process only after the outermost commit.
 
-Services publish after their unit of work commits; adapters (SSE stream, metrics, other
-packages) subscribe. Cross-process fan-out belongs on a real broker, not here.
+Domain code queues an event on its unit of work with `queue(session, OrderChanged(...))`. The
+event is handed to its subscribers when the *outermost* transaction commits — never when a
+savepoint (`begin_nested`) is released, although SQLAlchemy fires `after_commit` for that too —
+and it is dropped when that transaction, or the savepoint it was queued in, rolls back. So no
+subscriber ever hears of work that did not happen, and an order's event cannot reach the SSE
+stream before the rows it speaks of are visible.
+
+Subscribers are either typed (`subscribe(OrderChanged, fn)`: fn gets the event; the table of
+these lives in `twonets.bootstrap`) or live feeds by topic (`subscribe("order", fn)`: fn gets
+`(topic, payload)`; the SSE stream and the cross-process bridge). Events forwarded from another
+process arrive as `publish_remote(topic, payload)` and reach topic subscribers only.
+
+Limit: in-process only. Cross-process fan-out rides on the broker (`city/sensing/bridge.py`).
 """
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
-from typing import Any, Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any, Callable, ClassVar
 
-Handler = Callable[[str, dict[str, Any]], None]
-_handlers: dict[str, list[Handler]] = defaultdict(list)
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session, SessionTransaction
 
-
-def subscribe(topic: str, handler: Handler) -> Callable[[], None]:
-    """Subscribe to a topic ('*' for all). Returns a function that unsubscribes."""
-    _handlers[topic].append(handler)
-    return lambda: _handlers[topic].remove(handler)
+log = logging.getLogger("twonets.events")
 
 
-def publish(topic: str, payload: dict[str, Any]) -> None:
-    for handler in list(_handlers.get(topic, ())) + list(_handlers.get("*", ())):
-        try:
-            handler(topic, payload)
-        except Exception:  # a broken subscriber must not undo a committed change
-            import logging
+@dataclass(frozen=True)
+class DomainEvent:
+    """Base of every domain event: a frozen dataclass with a topic for the live feeds."""
 
-            logging.getLogger("twonets.events").exception("event handler failed for %s", topic)
+    topic: ClassVar[str] = "event"
 
-
-def publish_after_commit(session, topic: str, payload: dict[str, Any]) -> None:
-    """Queue an event on the unit of work; it is published only if the transaction commits."""
-    _hook_sessions()
-    session.info.setdefault("pending_events", []).append((topic, payload))
+    def payload(self) -> dict[str, Any]:
+        """The event as JSON-ready data (times as ISO 8601), for feeds that leave the process."""
+        return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(self).items()}
 
 
-_hooked = False
+TopicHandler = Callable[[str, dict[str, Any]], None]
+TypedHandler = Callable[[DomainEvent], None]
+_by_type: dict[type, list[TypedHandler]] = defaultdict(list)
+_by_topic: dict[str, list[TopicHandler]] = defaultdict(list)
 
 
-def _hook_sessions() -> None:
-    """One listener for every Session (registering per session costs more than the insert)."""
-    global _hooked
-    if _hooked:
+def subscribe(what: type[DomainEvent] | str, handler: Callable) -> Callable[[], None]:
+    """Subscribe to an event class (handler(event)) or a topic, '*' for all (handler(topic, payload)).
+    Returns a function that unsubscribes."""
+    table: dict = _by_type if isinstance(what, type) else _by_topic
+    table[what].append(handler)
+    return lambda: table[what].remove(handler)
+
+
+def _call(handler: Callable, *args: Any) -> None:
+    try:
+        handler(*args)
+    except Exception:  # a broken subscriber must not undo a committed change nor starve the others
+        log.exception("event handler %r failed", handler)
+
+
+def publish(event: DomainEvent) -> None:
+    """Hand a committed event to its typed subscribers, then to the live feeds of its topic."""
+    for cls in type(event).__mro__:
+        for handler in list(_by_type.get(cls, ())):
+            _call(handler, event)
+    publish_remote(event.topic, event.payload())
+
+
+def publish_remote(topic: str, payload: dict[str, Any]) -> None:
+    """An event's payload (from this process or forwarded by another) to the topic's live feeds."""
+    for handler in list(_by_topic.get(topic, ())) + list(_by_topic.get("*", ())):
+        _call(handler, topic, payload)
+
+
+# --- queued on the unit of work ---------------------------------------------------------------
+# session.info["pending_events"]: [(owner transaction, event)], owner = the innermost savepoint
+# open when it was queued, else the root transaction.
+
+_PENDING = "pending_events"
+
+
+def queue(session: Session, event: DomainEvent) -> None:
+    """Queue an event on the unit of work: published after the outermost commit, else never."""
+    _install()
+    owner = session.get_nested_transaction() or session.get_transaction() or session.begin()
+    session.info.setdefault(_PENDING, []).append((owner, event))
+
+
+def _owner_of(tx: SessionTransaction | None) -> SessionTransaction | None:
+    """The savepoint or root that events of `tx` belong to once `tx` has ended well."""
+    while tx is not None and not (tx.nested or tx.parent is None):
+        tx = tx.parent
+    return tx
+
+
+_installed = False
+
+
+def _install() -> None:
+    """One set of listeners for every Session (per-session listeners cost more than the insert)."""
+    global _installed
+    if _installed:
         return
-    from sqlalchemy import event as sa_event
-    from sqlalchemy.orm import Session
 
     @sa_event.listens_for(Session, "after_commit")
-    def _flush(sess):
-        queued = sess.info.pop("pending_events", None)
-        for t, p in queued or ():
-            publish(t, p)
+    def _committed(session: Session) -> None:
+        pending = session.info.get(_PENDING)
+        if not pending:
+            return
+        tx = session.get_nested_transaction()
+        if tx is not None:  # a savepoint released: its events now wait with the enclosing one
+            parent = _owner_of(tx.parent)
+            session.info[_PENDING] = [(parent if owner is tx else owner, e) for owner, e in pending]
+            return
+        session.info.pop(_PENDING, None)
+        for _owner, e in pending:
+            publish(e)
 
-    @sa_event.listens_for(Session, "after_rollback")
-    def _drop(sess):
-        sess.info.pop("pending_events", None)
+    @sa_event.listens_for(Session, "after_soft_rollback")
+    def _rolled_back(session: Session, previous: SessionTransaction) -> None:
+        pending = session.info.get(_PENDING)
+        if not pending:
+            return
+        if previous.parent is None:
+            session.info.pop(_PENDING, None)
+            return
+        ended = {previous}
+        session.info[_PENDING] = [(o, e) for o, e in pending if not _within(o, ended)]
 
-    _hooked = True
+    @sa_event.listens_for(Session, "after_transaction_end")
+    def _ended(session: Session, tx: SessionTransaction) -> None:
+        if tx.parent is None:  # the root ended: whatever was not published by its commit is void
+            session.info.pop(_PENDING, None)
+
+    _installed = True
+
+
+def _within(tx: SessionTransaction | None, ended: set[SessionTransaction]) -> bool:
+    while tx is not None:
+        if tx in ended:
+            return True
+        tx = tx.parent
+    return False

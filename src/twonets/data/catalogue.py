@@ -39,4 +39,4 @@ from twonets.data.opendata import (  # noqa: F401  (part of the catalogue API)
     open_columns,
     open_rows,
 )
-from twonets.data.records import RecordIn, upsert_records  # noqa: F401  (part of the catalogue API)
+from twonets.data.records import RecordIn, count_records, upsert_records  # noqa: F401  (part of the catalogue API)

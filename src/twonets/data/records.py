@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, Iterable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from twonets.core.actor import Actor
@@ -74,3 +74,9 @@ def upsert_records(
             )
     session.execute(update(data_dataset).where(data_dataset.c.id == ds.id).values(last_updated_at=at))
     return len(items)
+
+
+def count_records(session: Session, code: str) -> int:
+    """How many records the dataset `code` holds (0 for a dataset with none; NotFound if unknown)."""
+    ds = load(session, code)
+    return session.execute(select(func.count()).select_from(data_record).where(data_record.c.dataset_id == ds.id)).scalar_one()

@@ -23,7 +23,7 @@ from twonets.core.actor import SYSTEM, Actor
 from twonets.core.errors import DomainError
 from twonets.data import identity
 from twonets.govservices import applications, matters, ratings, review
-from twonets.demo.govservices import PERSONA_COMPANY
+from twonets.demo.personas import credit_code, person_id
 
 PATTERNS = {
     "^1[3-9][0-9]{9}$": lambda r: f"13{r.randint(0, 999999999):09d}",
@@ -73,8 +73,9 @@ def simulate(
     rng = random.Random(seed * 7919 + days)
     end = end or calendar.utcnow()
     last = calendar.local_date(end) - timedelta(days=1)
-    catalogue = [m for m in matters.catalogue() if m.full and m.subject == "person"]
-    company = [m for m in matters.catalogue() if m.full and m.subject == "company"]
+    # only written-out matters take applications (imported ones are listed, not yet open)
+    catalogue = [m for m in matters.written_out() if m.subject == "person"]
+    company = [m for m in matters.written_out() if m.subject == "company"]
     windows = [Actor(f"window-{n:02d}", frozenset({"department_handler"}), department="shuju") for n in range(1, 9)]
     online: dict[str, Actor] = {}
     counts = {"applications": 0, "not_applied": 0, "refused": 0, "reviewed": 0, "rated": 0}
@@ -97,9 +98,9 @@ def simulate(
             matter = rng.choice(company if is_company else catalogue)
             if is_company:
                 i = rng.randint(0, companies)
-                applicant = PERSONA_COMPANY["credit_code"] if i == 0 else f"91310101MA{i:07d}{'0123456789X'[i % 11]}"
+                applicant = credit_code(i)
             else:
-                applicant = f"P{rng.randint(1, persons):06d}"
+                applicant = person_id(rng.randint(1, persons))
             hall = matter.channels == "hall" or (matter.channels == "both" and rng.random() < 0.45) or is_company
             if matter.channels == "online":
                 hall = False

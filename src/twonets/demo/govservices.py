@@ -2,14 +2,17 @@
 
     seed_services(engine_or_session, seed=7, persons=30_000, companies=3_000, days=0, per_day=600, at=None)
 
-adds the base-registry datasets to the catalogue, the matter catalogue (564), the decision
-tables, the grants the matters need, and — when the registries are empty — the records of
+loads the services' definitions (base-registry datasets, written-out matters, decision tables),
+imports the demo district's published matter list (`demo/data/matters-guangan-511602.csv`,
+a real district's, mapped by `govservices/definitions/department-map-guangan.yaml`), makes the
+grants the matters need and — when the registries are empty — adds the records of
 `persons` people and `companies` companies: one household per family, marriages between
 registered people, births for some couples, property, social insurance, provident fund, tax,
 disability, education and vehicles, so that every registry tells the same story about the same
 person. Everything depends only on the seed (no clock: ages are counted at REFERENCE_DAY).
 
-A few fixed personas (`PERSONAS`) come first, whatever the seed, for the demo and the tests.
+A few fixed personas (`PERSONAS`, `demo/personas.py`) come first, whatever the seed, for the
+demo and the tests. Only public service functions are used, as any other client would.
 """
 
 from __future__ import annotations
@@ -17,17 +20,22 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from twonets.core.actor import SYSTEM
 from twonets.core.calendar import utcnow
 from twonets.core.db import unit_of_work
 from twonets.data import catalogue
-from twonets.data.tables import data_dataset, data_record
-from twonets.govservices.tables import svc_application
+from twonets.demo.applications import simulate
+from twonets.demo.personas import PERSONA_COMPANY, PERSONAS, credit_code, person_id  # noqa: F401  (re-exported)
+from twonets.govservices import catalogue as services_catalogue
+from twonets.govservices import matter_list, matters, stats
+
+MATTER_LIST = Path(__file__).with_name("data") / "matters-guangan-511602.csv"
 
 REFERENCE_DAY = date(2026, 1, 1)
 DISTRICT_CODE = "310101"
@@ -41,26 +49,6 @@ ROADS = ("南京东路", "河南中路", "福州路", "西藏中路", "淮海中
 INDUSTRIES = (("餐饮", "catering"), ("零售", "retail"), ("科技", "technology"), ("物流", "logistics"), ("咨询", "consulting"), ("建筑", "construction"))
 BRANDS = "恒信泰安华申宏达金鼎瑞祥嘉禾永盛博远新锐明德启航润丰"
 DEGREES = ("high_school", "college", "bachelor", "master", "doctor")
-
-# Fixed people and companies for the demo and the tests (ids outside the generated ranges).
-PERSONAS: dict[str, dict[str, Any]] = {
-    "elderly_local": {"person_id": "P900001", "name": "王建国", "birth_date": "1958-03-12", "gender": 1, "local": True},
-    "young_resident": {"person_id": "P900002", "name": "李娜", "birth_date": "1994-07-08", "gender": 2, "local": False,
-                       "insurance": ("active", 24)},
-    "new_parent": {"person_id": "P900003", "name": "赵明", "birth_date": "1990-05-20", "gender": 1, "local": True,
-                   "insurance": ("active", 60), "fund": ("active", 72), "property": 1, "vehicle": True, "married_to": "P900004",
-                   "child": ("C900001", "赵小宝", "2026-09-01"), "tax": False, "degree": "master"},
-    "new_mother": {"person_id": "P900004", "name": "钱芳", "birth_date": "1992-11-02", "gender": 2, "local": True,
-                   "insurance": ("active", 36), "married_to": "P900003", "child": ("C900001", "赵小宝", "2026-09-01")},
-    "minor": {"person_id": "P900005", "name": "孙浩然", "birth_date": "2010-02-14", "gender": 1, "local": True},
-    "tax_arrears": {"person_id": "P900006", "name": "周强", "birth_date": "1980-09-30", "gender": 1, "local": True, "tax": True},
-    "new_resident": {"person_id": "P900007", "name": "吴静", "birth_date": "1998-01-15", "gender": 2, "local": False,
-                     "insurance": ("active", 3)},
-    "very_old": {"person_id": "P900008", "name": "郑秀英", "birth_date": "1938-04-02", "gender": 2, "local": True},
-}
-PERSONA_COMPANY = {"credit_code": "91310101MA9000001X", "company_name": "上海恒信餐饮管理有限公司", "representative": "P900003",
-                   "industry": "catering", "status": "active"}
-
 
 def id_number(birth: date, seq: int, gender: int) -> str:
     """An 18-digit resident ID number (GB 11643) with a valid check character."""
@@ -140,7 +128,7 @@ def build(seed: int, persons: int, companies: int) -> dict[str, list[dict[str, A
         birth = date(REFERENCE_DAY.year - age - 1, rng.randint(1, 12), rng.randint(1, 28))
         gender = rng.choice((1, 2))
         p: dict[str, Any] = {
-            "person_id": f"P{i:06d}", "name": rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2)))),
+            "person_id": person_id(i), "name": rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2)))),
             "birth_date": birth.isoformat(), "gender": gender, "local": rng.random() < 0.7, "street": rng.choice(STREETS),
         }
         a = _age(birth)
@@ -196,7 +184,7 @@ def build(seed: int, persons: int, companies: int) -> dict[str, list[dict[str, A
     pop = {r["key"]: r["data"] for r in reg.rows["population"]}
     comps = [PERSONA_COMPANY] + [
         {
-            "credit_code": f"91310101MA{i:07d}{'0123456789X'[i % 11]}",
+            "credit_code": credit_code(i),
             "company_name": f"上海{rng.choice(BRANDS)}{rng.choice(BRANDS)}{ind[0]}有限公司",
             "representative": rng.choice(reps)["person_id"] if reps else "P900003",
             "industry": ind[1],
@@ -221,11 +209,7 @@ def build(seed: int, persons: int, companies: int) -> dict[str, list[dict[str, A
 
 
 def registries_empty(session: Session) -> bool:
-    n = session.execute(
-        select(func.count()).select_from(data_record).join(data_dataset, data_dataset.c.id == data_record.c.dataset_id)
-        .where(data_dataset.c.code == "households")
-    ).scalar_one()
-    return n == 0
+    return catalogue.count_records(session, "households") == 0
 
 
 def seed_registries(session: Session, seed: int, persons: int, companies: int, *, at: datetime | None = None) -> dict[str, int]:
@@ -247,13 +231,15 @@ def seed_services(
     at: datetime | None = None,
 ) -> dict[str, Any]:
     """Everything the services need for a demo: registries in the catalogue and (when empty)
-    their records, the 564 matters, the decision tables and the grants. Idempotent.
+    their records, the catalogue (written-out matters + the imported list), the decision
+    tables and the grants. Idempotent.
 
     With `days` > 0 and no application stored yet, it also simulates that many days of
-    applications (about `per_day` on working days) ending yesterday (`services.demo`).
+    applications (about `per_day` on working days) ending yesterday (`demo/applications.py`).
 
     With an Engine it runs in its own unit of work; with a Session it leaves the commit to
-    the caller. Returns counts: matters, grants, records per registry, applications."""
+    the caller. Returns counts: matters (written_out, imported — the import summary — and
+    total), rules, grants, records per registry, applications."""
     if isinstance(engine_or_session, Session):
         return _seed(engine_or_session, seed, persons, companies, days, per_day, at)
     with unit_of_work(engine_or_session) as session:
@@ -261,15 +247,15 @@ def seed_services(
 
 
 def _seed(session: Session, seed: int, persons: int, companies: int, days: int, per_day: int, at: datetime | None) -> dict[str, Any]:
-    from twonets.govservices import decisions, matters, registries
-
     at = at or utcnow()
-    registries.ensure_datasets(session, at=at)
-    result: dict[str, Any] = {"matters": matters.sync(session, at=at), "rules": decisions.sync_rules(session, at=at)}
-    result["grants"] = registries.ensure_grants(session, at=at)
+    synced = services_catalogue.sync_definitions(session, at=at)
+    imported = matter_list.import_file(session, MATTER_LIST, matter_list.GUANGAN_MAPPING, at=at)
+    result: dict[str, Any] = {
+        "matters": {"written_out": synced["matters"], "imported": imported, "total": matters.count(session)},
+        "rules": synced["rules"],
+        "grants": services_catalogue.grant_all(session, at=at),
+    }
     result["records"] = seed_registries(session, seed, persons, companies, at=at) if registries_empty(session) else {}
-    if days > 0 and session.execute(select(func.count()).select_from(svc_application)).scalar_one() == 0:
-        from twonets.demo.applications import simulate
-
+    if days > 0 and stats.count_applications(session) == 0:
         result["applications"] = simulate(session, seed, days, per_day, persons=persons, companies=companies, end=at)
     return result

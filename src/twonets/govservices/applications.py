@@ -24,12 +24,13 @@ from sqlalchemy.orm import Session
 from twonets.core.actor import Actor
 from twonets.core.calendar import utcnow
 from twonets.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from twonets.core.events import publish_after_commit
+from twonets.core.events import queue as queue_event
 from twonets.core.ids import next_id
 from twonets.data import audit, identity
 from twonets.govservices import decisions, lifecycle, licences, matters, prefill, rules
 from twonets.govservices.forms import check_complete as _check_complete
 from twonets.govservices.lifecycle import AppState, Event
+from twonets.govservices.events import ApplicationChanged
 from twonets.govservices.models import Matter
 from twonets.govservices.tables import svc_application, svc_application_event
 
@@ -174,7 +175,7 @@ def _record(session: Session, row, event: Event, *, values: dict[str, Any] | Non
     done = session.execute(_update_stmt(tuple(sorted(values))), params)
     if done.rowcount != 1:
         raise Conflict(f"application {row.public_id} changed meanwhile; reload and retry")
-    publish_after_commit(session, "application.changed", {"id": row.public_id, "action": event.action, "state": to_state})
+    queue_event(session, ApplicationChanged(row.public_id, event.action, to_state, getattr(row, "matter", None)))
     current = dict(row._mapping) if hasattr(row, "_mapping") else dict(vars(row))
     current.update(after.as_dict(), **values, version=seq)
     return SimpleNamespace(**current)
@@ -213,6 +214,8 @@ def start(
     matter = matters.get(session, matter_code)
     if matter.no_application:
         raise Conflict(f"matter {matter.code} is granted without application (免申即享)")
+    if not matter.full:  # imported from the district's list: no conditions, materials or form yet
+        raise Conflict(f"matter {matter.code} is listed but not yet written out for application: ask {matter.department}")
     subject, channel, staff = _applicant(session, actor, matter, applicant_id)
     kind = "company" if matter.subject == "company" else "person"
     if (kind == "company") != (not subject.startswith("P")):

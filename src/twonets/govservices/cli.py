@@ -1,4 +1,5 @@
-"""CLI of the services: `twonets licence verify FILE`, `twonets matters import|export`.
+"""CLI of the services: `twonets licence verify FILE`, `twonets matters import|export`
+(`matters import FILE --mapping MAP.yaml` for a district's published matter list).
 
 The top-level app adds these with `app.add_typer(licence_app, name="licence")` and
 `app.add_typer(matters_app, name="matters")`. Exit codes: 0 fine, 1 the licence fails
@@ -37,7 +38,7 @@ def _fail(message: str, as_json: bool = False) -> None:
     if as_json:
         typer.echo(json.dumps({"ok": False, "detail": message}, ensure_ascii=False))
     else:
-        console.print(f"[red]error:[/red] {message}")
+        console.print(f"[red]error:[/red] {message}", soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -114,17 +115,29 @@ def matters_export(
 
 @matters_app.command("import")
 def matters_import(
-    file: Path = typer.Argument(..., help="JSON (list of matters) or CSV."),
-    as_json: bool = typer.Option(False, "--json"),
+    file: Path = typer.Argument(..., help="A published matter list (CSV, with --mapping), or JSON / CSV of `matters export`."),
+    mapping: Optional[Path] = typer.Option(
+        None, "--mapping", help="Department and task-type mapping (YAML) of a published matter list, "
+        "e.g. src/twonets/govservices/definitions/department-map-guangan.yaml.",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     database_url: Optional[str] = DB_OPTION,
 ) -> None:
-    """Add or update catalogue entries; every error names the row and field."""
+    """Add or update catalogue entries. With --mapping: a district's published matter list
+    (department, group, name, item_code, task_type, dept_code), keyed by national item code,
+    never touching a written-out matter; unmapped departments are reported. Without: the JSON
+    or CSV of `matters export`. Every error names the row (line) and column; exit 2."""
+    if mapping is not None:
+        _import_list(file, mapping, as_json, database_url)
+        return
     from twonets.govservices import matters
 
     try:
         text = file.read_text(encoding="utf-8")
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         _fail(f"cannot read {file}: {exc}", as_json)
+    if file.suffix.lower() == ".csv" and text.lstrip("\ufeff").startswith("department,"):
+        _fail(f"{file} looks like a published matter list: pass --mapping MAP.yaml", as_json)
     try:
         with unit_of_work(_engine(database_url)) as session:
             result = matters.import_csv(session, text) if file.suffix.lower() == ".csv" else matters.import_json(session, text)
@@ -140,3 +153,39 @@ def matters_import(
         typer.echo(json.dumps({"ok": True, **result}))
     else:
         console.print(f"created {result['created']}, updated {result['updated']}, total {result['total']}")
+
+
+def _import_list(file: Path, mapping: Path, as_json: bool, database_url: Optional[str]) -> None:
+    from rich.progress import Progress
+
+    from twonets.core.definitions import DefinitionError
+    from twonets.govservices import matter_list
+
+    try:
+        the_map = matter_list.load_mapping(mapping)
+    except DefinitionError as exc:
+        _fail(f"mapping {exc}", as_json)
+    except OSError as exc:
+        _fail(f"cannot read the mapping {mapping}: {exc.strerror or exc}", as_json)
+    try:
+        listed = matter_list.read_file(file)
+        with unit_of_work(_engine(database_url)) as session:
+            with Progress(console=console, transient=True, disable=as_json) as bar:
+                task = bar.add_task(f"importing {file.name}", total=len(listed))
+                summary = matter_list.import_list(session, listed, the_map, progress=lambda n: bar.advance(task, n))
+    except DomainError as exc:
+        _fail(f"{file}: {exc.detail}", as_json)
+    if as_json:
+        typer.echo(json.dumps({"ok": True, **summary}, ensure_ascii=False))
+        return
+    console.print(
+        f"{summary['rows']} listed: created {summary['created']}, updated {summary['updated']}, "
+        f"unchanged {summary['unchanged']}; {len(summary['written_out'])} left to written-out matters; "
+        f"catalogue now {summary['catalogue']} matters"
+    )
+    if summary["unmapped"]:
+        skipped = sum(summary["unmapped"].values())
+        console.print(f"[yellow]not imported[/yellow]: {skipped} matters of {len(summary['unmapped'])} unmapped departments "
+                      f"(map them in {mapping} to import them):")
+        for name, n in summary["unmapped"].items():
+            console.print(f"  {name}: {n}")

@@ -132,9 +132,9 @@ def rotate(session: Session, actor: Actor, department: str, *, at: datetime | No
     """Retire the department's key and make a new one; earlier licences keep verifying."""
     if not (actor.has("administrator", "system") or (actor.has("data_officer") and actor.department == department)):
         raise Forbidden("only administrators and the department's data officers rotate its e-seal")
-    from twonets.city.reference import reference
+    from twonets.data.departments import departments
 
-    if department not in reference().departments:
+    if department not in departments():
         raise NotFound(f"no department {department!r}")
     at = at or utcnow()
     session.execute(

@@ -102,7 +102,7 @@ def issue(
     session: Session, *, matter, application: str | None, holder_kind: str, holder_id: str, claims: Mapping[str, Any],
     at: datetime, valid_years: int | None = None,
 ) -> Licence:
-    from twonets.city.reference import reference
+    from twonets.data.departments import departments
 
     spec = matter.licence
     if spec is None:
@@ -110,7 +110,7 @@ def issue(
     key, private = eseal.signing_key(session, matter.department, at=at)
     public_id = next_id(session, "LIC", at)
     valid_until = _years_later(at, valid_years or spec.valid_years)
-    dept = reference().departments.get(matter.department)
+    dept = departments().get(matter.department)
     doc = build_credential(
         licence_id=public_id, licence_type=spec.type, name_zh=spec.name_zh, name_en=spec.name_en,
         department=matter.department, department_name=dept.name_zh if dept else matter.department,

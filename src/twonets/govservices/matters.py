@@ -1,10 +1,11 @@
-"""The matter catalogue (事项目录): 564 matters across the 29 departments.
+"""The matter catalogue (事项目录): what was defined or imported, nothing generated.
 
 About 40 matters are written out in full under `definitions/matters/*.yaml` (form, materials
-with their source, rule, licence); the rest are generated catalogue entries with guides, the
-same for every seed. `sync(session)` mirrors the catalogue into `svc_matter`, the source of
-truth afterwards (imports change it); `search` serves `GET /api/v1/matters`; `export_*` and
-`import_*` move the catalogue as JSON or CSV.
+with their source, rule, licence); a district adds its published matter list with
+`twonets matters import FILE --mapping MAP.yaml` (`matter_list.py`: names, departments and
+national item codes only). `sync(session)` mirrors the written-out matters into `svc_matter`,
+the source of truth afterwards (imports change it); `search` serves `GET /api/v1/matters`;
+`export_*` and `import_*` move the catalogue as JSON or CSV.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any, Iterable
 
 import jsonschema
 from pydantic import ConfigDict, ValidationError
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from twonets.core import definitions
@@ -27,12 +28,10 @@ from twonets.core.calendar import utcnow
 from twonets.core.errors import InvalidInput, NotFound
 from twonets.govservices import rules
 from twonets.govservices.models import MATTER_TYPES, Matter, MatterFile
+from twonets.govservices.registries import dataset_codes
 from twonets.govservices.tables import svc_matter
 
 DEFINITIONS = Path(__file__).with_name("definitions") / "matters"
-TOTAL = 564
-CROSS_REGION = 52
-NO_APPLICATION = 24
 
 
 class _MatterFile(MatterFile):
@@ -40,9 +39,14 @@ class _MatterFile(MatterFile):
 
 
 def _departments() -> dict[str, Any]:
-    from twonets.city.reference import reference
+    from twonets.data.departments import departments
 
-    return reference().departments
+    return departments()
+
+
+def department_codes() -> set[str]:
+    """The district's department codes (the reference data)."""
+    return set(_departments())
 
 
 def _check(matter: Matter, path: Path, known_datasets: set[str] | None) -> None:
@@ -65,8 +69,6 @@ def _check(matter: Matter, path: Path, known_datasets: set[str] | None) -> None:
 
 def load_full(directory: Path = DEFINITIONS) -> list[Matter]:
     """The matters written out in full; a bad definition names file, line and reason."""
-    from twonets.govservices.registries import dataset_codes
-
     known = dataset_codes()
     out: list[Matter] = []
     seen: set[str] = set()
@@ -75,95 +77,26 @@ def load_full(directory: Path = DEFINITIONS) -> list[Matter]:
             _check(m, path, known)
             if m.code in seen:
                 raise definitions.DefinitionError(path, None, f"duplicate matter code {m.code}")
-            seen.add(m.code)
+            if m.item_code and m.item_code in seen:
+                raise definitions.DefinitionError(path, None, f"{m.code}: item code {m.item_code} is another matter's")
+            seen.update(filter(None, (m.code, m.item_code)))
             out.append(m)
     return out
 
 
-# --- generated catalogue entries ----------------------------------------------------------
-
-_TOPICS = [
-    ("资质认定", "qualification", "administrative_licence"),
-    ("许可延续", "licence renewal", "administrative_licence"),
-    ("许可变更", "licence change", "administrative_licence"),
-    ("许可注销", "licence cancellation", "administrative_licence"),
-    ("备案", "filing", "other"),
-    ("登记", "registration", "administrative_registration"),
-    ("证明开具", "certificate", "public_service"),
-    ("信息查询", "record enquiry", "public_service"),
-    ("补贴申领", "subsidy", "administrative_benefit"),
-    ("奖励申报", "award", "administrative_benefit"),
-    ("确认", "confirmation", "administrative_confirmation"),
-    ("费用缴纳", "fee payment", "administrative_payment"),
-    ("年度报告", "annual report", "other"),
-    ("证件补办", "reissue", "public_service"),
-    ("咨询服务", "advice", "public_service"),
-    ("投诉受理", "complaint", "public_service"),
-    ("检查申请", "inspection", "administrative_confirmation"),
-    ("临时许可", "temporary permit", "administrative_licence"),
-    ("核验", "verification", "administrative_confirmation"),
-    ("服务预约", "appointment", "public_service"),
-]
-
-
 @lru_cache(maxsize=1)
-def catalogue() -> tuple[Matter, ...]:
-    """All 564 matters: those written out in full, then generated entries, department by
-    department (deterministic: no randomness, no clock)."""
-    full = load_full()
-    departments = list(_departments().values())
-    per_dept: dict[str, int] = {}
-    for m in full:
-        n = int(m.code.rsplit("-", 1)[1])
-        per_dept[m.department] = max(per_dept.get(m.department, 0), n)
-    out = list(full)
-    i = 0
-    cross = sum(1 for m in full if m.cross_region)
-    grants = sum(1 for m in full if m.no_application)
-    while len(out) < TOTAL:
-        dept = departments[i % len(departments)]
-        topic_zh, topic_en, mtype = _TOPICS[(i // len(departments)) % len(_TOPICS)]
-        n = per_dept.get(dept.code, 0) + 1
-        per_dept[dept.code] = n
-        company = i % 3 == 0
-        cross_region = cross < CROSS_REGION and i % 9 == 4
-        no_application = grants < NO_APPLICATION and mtype == "administrative_benefit" and not company
-        cross += cross_region
-        grants += no_application
-        statutory = (5, 10, 15, 20, 30)[i % 5]
-        out.append(
-            Matter(
-                code=f"{dept.code.upper()}-{n:03d}",
-                name_zh=f"{dept.name_zh}{'企业' if company else '个人'}{topic_zh}（第{n}项）",
-                name_en=f"{dept.name_en}: {'company' if company else 'personal'} {topic_en} ({n})",
-                department=dept.code,
-                type=mtype,
-                subject="company" if company else "person",
-                legal_basis=f"{dept.name_zh}权力清单第{n}项",
-                conditions=["符合法律法规规定的条件"],
-                materials=[
-                    {"code": "application_form", "name_zh": "申请表", "name_en": "Application form", "source": "upload"}
-                ],
-                statutory_days=statutory,
-                promised_days=max(1, statutory // 2),
-                channels=("both", "online", "hall")[i % 3],
-                processing="review",
-                cross_region=cross_region,
-                no_application=no_application,
-                form={"type": "object", "properties": {"note": {"type": "string", "maxLength": 500, "title": "说明"}}},
-                keywords=[topic_zh, topic_en],
-                full=False,
-            )
-        )
-        i += 1
-    return tuple(out)
+def written_out() -> tuple[Matter, ...]:
+    """The matters written out in full under `definitions/matters/` (deterministic, cached).
+    The catalogue in `svc_matter` is these plus whatever a district imported."""
+    return tuple(load_full())
 
 
 # --- storage ------------------------------------------------------------------------------
 
 
 def _row(m: Matter, at: datetime) -> dict[str, Any]:
-    text = " ".join([m.code, m.name_zh, m.name_en, m.department, *m.keywords]).lower()
+    words = [m.code, m.name_zh, m.name_en, m.department, m.item_code or "", m.listed_department or "", *m.keywords]
+    text = " ".join(w for w in words if w).lower()
     return {
         "code": m.code,
         "name_zh": m.name_zh,
@@ -178,6 +111,7 @@ def _row(m: Matter, at: datetime) -> dict[str, Any]:
         "promised_days": m.promised_days,
         "statutory_days": m.statutory_days,
         "full": m.full,
+        "item_code": m.item_code,
         "search_text": text,
         "spec": m.model_dump(mode="json"),
         "updated_at": at,
@@ -203,8 +137,14 @@ def upsert(session: Session, items: Iterable[Matter], *, at: datetime | None = N
 
 
 def sync(session: Session, *, at: datetime | None = None) -> dict[str, int]:
-    """Mirror the catalogue (definitions + generated entries) into `svc_matter`."""
-    return upsert(session, catalogue(), at=at)
+    """Mirror the written-out matters into `svc_matter`. Imported rows are left as they are,
+    except one that a written-out matter now supersedes (the same national item code): it
+    goes, as applications to imported matters are refused there is nothing that refers to it."""
+    full = written_out()
+    items = [m.item_code for m in full if m.item_code]
+    if items:
+        session.execute(delete(svc_matter).where(and_(svc_matter.c.item_code.in_(items), svc_matter.c.full.is_(False))))
+    return upsert(session, full, at=at)
 
 
 _cache: dict[tuple[str, str, datetime], Matter] = {}
@@ -229,6 +169,8 @@ def get(session: Session, code: str) -> Matter:
 
 
 def summary(row) -> dict[str, Any]:
+    """A catalogue row as listed; an imported matter (not written out) has no time limits."""
+    full = bool(row.full)
     return {
         "code": row.code,
         "name_zh": row.name_zh,
@@ -240,9 +182,10 @@ def summary(row) -> dict[str, Any]:
         "channels": row.channels,
         "cross_region": bool(row.cross_region),
         "no_application": bool(row.no_application),
-        "promised_days": row.promised_days,
-        "statutory_days": row.statutory_days,
-        "full": bool(row.full),
+        "promised_days": row.promised_days if full else None,
+        "statutory_days": row.statutory_days if full else None,
+        "full": full,
+        "item_code": row.item_code,
     }
 
 
@@ -255,6 +198,7 @@ def detail(m: Matter) -> dict[str, Any]:
         "type": m.type,
         "subject": m.subject,
         "full": m.full,
+        "item_code": m.item_code,
         "guide": m.guide(),
         "form": m.form,
         "prefill": dict(m.prefill),
@@ -347,7 +291,7 @@ def export_csv(session: Session) -> str:
     return buf.getvalue()
 
 
-def _validated(raw: list[dict[str, Any]], where: str) -> list[Matter]:
+def _validated(session: Session, raw: list[dict[str, Any]], where: str) -> list[Matter]:
     out: list[Matter] = []
     errors: list[dict[str, str]] = []
     known_depts = _departments()
@@ -364,6 +308,14 @@ def _validated(raw: list[dict[str, Any]], where: str) -> list[Matter]:
         if m.rule and m.rule not in rules.tables():
             errors.append({"field": f"{where}[{i}].rule", "message": f"unknown rule {m.rule!r}"})
         out.append(m)
+    holders: dict[str, str] = {}
+    for i, m in enumerate(out):
+        if m.item_code and holders.setdefault(m.item_code, m.code) != m.code:
+            errors.append({"field": f"{where}[{i}].item_code", "message": f"{m.item_code} is also {holders[m.item_code]}'s"})
+    if holders:
+        for code, item in session.execute(select(svc_matter.c.code, svc_matter.c.item_code).where(svc_matter.c.item_code.in_(list(holders)))):
+            if holders[item] != code:
+                errors.append({"field": f"{where}.item_code", "message": f"{item} is already matter {code}'s"})
     if errors:
         raise InvalidInput(f"{len(errors)} error(s) in the imported catalogue", errors=errors[:50])
     return out
@@ -378,7 +330,7 @@ def import_json(session: Session, text: str, *, at: datetime | None = None) -> d
         raw = raw.get("matters", raw.get("items"))
     if not isinstance(raw, list):
         raise InvalidInput("expected a list of matters")
-    return upsert(session, _validated(raw, "matters"), at=at)
+    return upsert(session, _validated(session, raw, "matters"), at=at)
 
 
 def import_csv(session: Session, text: str, *, at: datetime | None = None) -> dict[str, int]:
@@ -406,4 +358,4 @@ def import_csv(session: Session, text: str, *, at: datetime | None = None) -> di
         if row.get("code") not in existing:
             item.setdefault("full", False)
         raw.append(item)
-    return upsert(session, _validated(raw, "rows"), at=at)
+    return upsert(session, _validated(session, raw, "rows"), at=at)

@@ -25,7 +25,12 @@ MATTER_TYPES: tuple[str, ...] = MatterType.__args__
 SubjectKind = Literal["person", "company"]
 Channels = Literal["online", "hall", "both"]
 Processing = Literal["instant", "review"]
-CODE = r"^[A-Z][A-Z0-9]*-\d{3}$"
+# Local matter codes: DEPT-001… for matters written out here, DEPT-1001… for imported ones.
+CODE = r"^[A-Z][A-Z0-9]*-\d{3,4}$"
+NOT_WRITTEN_OUT_ZH = "本区尚未编写该事项的受理条件、申请材料和办理时限，请向办理部门咨询。"
+NOT_WRITTEN_OUT_EN = (
+    "The district has not written out this matter's conditions, materials and time limits yet; ask the department."
+)
 
 
 class _Strict(BaseModel):
@@ -86,7 +91,13 @@ class Matter(_Strict):
     rule: str | None = None
     licence: LicenceSpec | None = None
     keywords: list[str] = Field(default_factory=list)
+    # written out in full here (guide, form, materials); False: imported from a matter list
+    # (names, department and codes only), listed and searchable but not yet open to apply
     full: bool = True
+    # the national item code (事项编码) of the provincial list, the key of re-imports
+    item_code: str | None = Field(default=None, max_length=80)
+    # the implementing department as the imported list names it
+    listed_department: str | None = None
 
     @model_validator(mode="after")
     def _check(self) -> "Matter":
@@ -122,8 +133,20 @@ class Matter(_Strict):
         return [m.licence_type for m in self.materials if m.source == "licence"]
 
     def guide(self) -> dict[str, Any]:
-        """The service guide (办事指南) as shown to applicants."""
+        """The service guide (办事指南) as shown to applicants; an imported matter's guide says
+        that the district has not written it out yet (and shows no time limits or fee)."""
+        if not self.full:
+            return {
+                "written_out": False,
+                "note_zh": NOT_WRITTEN_OUT_ZH,
+                "note_en": NOT_WRITTEN_OUT_EN,
+                "item_code": self.item_code,
+                "listed_department": self.listed_department,
+                "conditions": [],
+                "materials": [],
+            }
         return {
+            "written_out": True,
             "legal_basis": self.legal_basis,
             "conditions": list(self.conditions),
             "materials": [m.model_dump(exclude_none=True) for m in self.materials],

@@ -7,7 +7,7 @@ added from `definitions/registries.yaml` through `twonets.data.catalogue.create`
 by its department; a matter's department reads it under a grant (unmasked: the applicant sees
 their own data), asked for with `twonets.data.sharing` and approved by the system.
 
-`elicences` is served from the licences this package issues (`register_source`), so a licence
+`elicences` is served from the licences this package issues (`licence_records`, registered by `twonets.bootstrap`), so a licence
 used as a material is read through the access service like any other dataset.
 """
 
@@ -28,6 +28,8 @@ from twonets.core.calendar import utcnow
 from twonets.data import access, catalogue, sharing
 from twonets.data.models import Dataset, DatasetSpec
 from twonets.data.tables import data_dataset, data_grant
+from twonets.govservices.licences import registry_records
+from twonets.govservices.tables import svc_application
 
 REGISTRIES_FILE = Path(__file__).with_name("definitions") / "registries.yaml"
 FOUNDATION = ("population", "legal_persons", "elicences")
@@ -66,19 +68,11 @@ def platform_actor(department: str) -> Actor:
     return Actor(id=f"services:{department}", roles=frozenset({"system", "department_handler"}), department=department)
 
 
-def ensure_grants(session: Session, pairs: set[tuple[str, str]] | None = None, *, at: datetime | None = None) -> int:
-    """Grants for every (department, dataset) a matter reads, valid half a year either side of
-    `at`. Returns how many were made."""
-    from twonets.govservices import matters
-
+def ensure_grants(session: Session, pairs: set[tuple[str, str]], *, at: datetime | None = None) -> int:
+    """Grants for these (department, dataset) pairs (`catalogue.needed_grants()` lists those
+    of the written-out matters), valid half a year either side of `at`. Returns how many
+    were made."""
     at = at or utcnow()
-    if pairs is None:
-        pairs = set()
-        for m in matters.catalogue():
-            for ds in m.datasets:
-                pairs.add((m.department, ds))
-            if m.licence_types:
-                pairs.add((m.department, "elicences"))
     owners = {c: o for c, o in session.execute(select(data_dataset.c.code, data_dataset.c.owner_department))}
     active = {
         (dept, code)
@@ -105,20 +99,17 @@ def ensure_grants(session: Session, pairs: set[tuple[str, str]] | None = None, *
 # --- elicences served from issued licences ------------------------------------------------
 
 
-def _licence_source(
+def licence_records(
     session: Session, ds: Dataset, subject_ids: Sequence[str] | None, filters: Mapping[str, str] | None, limit: int
 ) -> list[access.SourceRecord]:
-    from twonets.govservices.licences import registry_records
-
     return registry_records(session, subject_ids, filters, limit)
 
 
-def _application_source(
+def application_records(
     session: Session, ds: Dataset, subject_ids: Sequence[str] | None, filters: Mapping[str, str] | None, limit: int
 ) -> list[access.SourceRecord]:
     """The `applications` dataset (办件), served from the services' own table."""
-    from twonets.govservices.tables import svc_application as A
-
+    A = svc_application
     stmt = select(A.c.public_id, A.c.applicant_id, A.c.matter, A.c.state, A.c.prefill).order_by(A.c.id).limit(limit)
     if subject_ids:
         stmt = stmt.where(A.c.applicant_id.in_(list(subject_ids)))
@@ -136,10 +127,3 @@ def _application_source(
         }))
     return out
 
-
-def install_sources() -> None:
-    access.register_source("elicences", _licence_source)
-    access.register_source("applications", _application_source)
-
-
-install_sources()

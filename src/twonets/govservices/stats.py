@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from twonets.core.actor import Actor
@@ -23,6 +23,11 @@ from twonets.govservices import applications, lifecycle
 from twonets.govservices.tables import svc_application, svc_rating
 
 _A = svc_application
+
+
+def count_applications(session: Session) -> int:
+    """How many applications are stored (all states, all channels)."""
+    return session.execute(select(func.count()).select_from(svc_application)).scalar_one()
 
 
 def _figures(rows: list) -> dict[str, Any]:

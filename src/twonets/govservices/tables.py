@@ -27,6 +27,8 @@ svc_matter = Table(
     Column("promised_days", Integer, nullable=False),
     Column("statutory_days", Integer, nullable=False),
     Column("full", Boolean, nullable=False, default=False),
+    # national item code (事项编码) of an imported matter: the key of re-imports
+    Column("item_code", String(80), nullable=True, unique=True),
     Column("search_text", Text, nullable=False, default=""),
     Column("spec", JSON, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),

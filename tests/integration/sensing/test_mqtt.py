@@ -230,7 +230,7 @@ def test_events_cross_processes_over_the_broker(broker):
     sender.loop_start()
     undo = bridge.forward(sender, root)
     try:
-        events.publish("alarm", {"event": "fire", "id": "AL-20261128-000001"})
+        events.publish_remote("alarm", {"event": "fire", "id": "AL-20261128-000001"})
         _wait(lambda: any(p.get("via") == "mqtt" for _, p in got), timeout=10, what="the forwarded alarm")
         time.sleep(0.3)
         assert sum(1 for _, p in got if p.get("via") == "mqtt") == 1  # no echo loop

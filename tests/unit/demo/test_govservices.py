@@ -18,7 +18,7 @@ from tests.unit.govservices.support import local
 
 def test_example_forms_are_valid():
     rng = random.Random(1)
-    for m in matters.catalogue():
+    for m in matters.written_out():
         assert forms.form_errors(m, example(m.form, rng)) == [], m.code
 
 
@@ -26,6 +26,10 @@ def test_simulated_days_replay(sqlite_engine):
     end = local(2026, 11, 20, 12)
     result = seed_services(sqlite_engine, 3, persons=150, companies=10, days=2, per_day=12, at=end)
     assert result["applications"]["applications"] >= 12
+    # the demo district's catalogue: the written-out matters and the real district's imported list
+    imported = result["matters"]["imported"]
+    assert imported["rows"] == 1135 and imported["created"] > 1000 and imported["unmapped"]
+    assert result["matters"]["total"] == len(matters.written_out()) + imported["created"]
     with session_factory(sqlite_engine)() as s:
         ids = list(s.execute(select(svc_application.c.public_id).order_by(svc_application.c.id)).scalars())
         assert len(ids) == result["applications"]["applications"]
@@ -33,5 +37,6 @@ def test_simulated_days_replay(sqlite_engine):
             out = history.replay(s, SYSTEM, app_id)
             assert out["state_matches"] is True
             assert "decision" not in out or out["decision"]["same"] is True
+        assert {row.matter for row in s.execute(select(svc_application.c.matter))} <= {m.code for m in matters.written_out()}
         figures = stats.stats(s, now=end)
         assert figures["applications"] == len(ids) and sum(d["total"] for d in figures["per_day"]) == len(ids)

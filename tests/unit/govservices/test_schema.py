@@ -3,7 +3,7 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from twonets.core.schema import metadata
+from twonets.schema import metadata
 from twonets.govservices import tables
 
 MINE = {t.name for t in tables.metadata.sorted_tables if t.name.startswith("svc_")}

@@ -28,7 +28,8 @@ from twonets.city.tables import work_order
 from twonets.core import ids
 from twonets.core.actor import SYSTEM
 from twonets.core.errors import DomainError, InvalidInput
-from twonets.core.events import publish_after_commit
+from twonets.city.events import AlarmRaised
+from twonets.core.events import queue as queue_event
 from twonets.core.logging import get_logger
 
 log = get_logger("twonets.sensing.alarms")
@@ -71,11 +72,11 @@ def _create_order(session: Session, detector: Detector, thing, key: str, detail:
 
 def _publish(session: Session, kind: str, alarm_id: str, detector: Detector, thing, at: datetime,
              order_id: str | None, detail: str) -> None:
-    publish_after_commit(session, "alarm", {
-        "event": kind, "id": alarm_id, "detector": detector.code, "thing_id": thing.thing_id,
-        "category": detector.category, "severity": detector.severity, "order_id": order_id,
-        "at": at.isoformat(), "detail": detail, "name_zh": detector.name_zh, "name_en": detector.name_en,
-    })
+    queue_event(session, AlarmRaised(
+        event=kind, id=alarm_id, detector=detector.code, thing_id=thing.thing_id,
+        category=detector.category, severity=detector.severity, order_id=order_id,
+        at=at.isoformat(), detail=detail, name_zh=detector.name_zh, name_en=detector.name_en,
+    ))
 
 
 def fire(session: Session, detector: Detector, thing, state: State, at: datetime, values: Mapping[str, float],

@@ -58,7 +58,7 @@ class Listener:
             return
         if isinstance(payload, dict):
             payload["via"] = "mqtt"
-            events.publish(topic, payload)
+            events.publish_remote(topic, payload)
 
     def start(self) -> "Listener":
         cfg = mqtt.sensing_settings()

@@ -157,7 +157,7 @@ def list_tags(session: Session, *, subject_ref: str | None = None, tag: str | No
 # --- the business_tags dataset of the catalogue, served from this table --------------------
 
 
-def _source(session: Session, ds, subject_ids: Sequence[str] | None, filters: Mapping[str, str] | None,
+def records(session: Session, ds, subject_ids: Sequence[str] | None, filters: Mapping[str, str] | None,
             limit: int) -> list[access.SourceRecord]:
     at = _as_of.get() or utcnow()
     q = select(tag_t).where(_valid(at)).order_by(tag_t.c.subject_ref, tag_t.c.id).limit(limit)
@@ -176,5 +176,3 @@ def _source(session: Session, ds, subject_ids: Sequence[str] | None, filters: Ma
         for r in session.execute(q)
     ]
 
-
-access.register_source(DATASET, _source)
