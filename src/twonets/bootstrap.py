@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from twonets import metrics
 from twonets.city import events as city_events
-from twonets.city import reference, reporters
+from twonets.city import reference, reporters, spatial
 from twonets.city.sensing import definitions as sensing_definitions
 from twonets.city.sensing import tags
 from twonets.core import events
@@ -38,6 +38,7 @@ from twonets.govservices import matters, registries, rules
 # dataset code -> the function that serves its records to `data.access.read_records`
 SOURCES: dict[str, access.Source] = {
     reporters.DATASET: reporters.records,
+    spatial.SPATIAL_DATASET: spatial.records,
     tags.DATASET: tags.records,
     "elicences": registries.licence_records,
     "applications": registries.application_records,

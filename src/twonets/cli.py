@@ -62,15 +62,20 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
           tick: bool = typer.Option(True, help="run the deadline timer inside the server"),
           workers: int = typer.Option(1, min=1, max=16, help="server processes (use the machine's cores)")) -> None:
     """Serve the API, console and portal (and the deadline timer)."""
-    from twonets.api import server
+    import os
 
+    from twonets.api import server
+    from twonets.core.config import settings
+
+    if not (os.environ.get("TWONETS_PUBLIC_BASE_URL") or os.environ.get("TWONETS_PUBLIC_URL")):
+        # Unset, the URLs the server issues name the address it listens on (worker processes too).
+        os.environ["TWONETS_PUBLIC_BASE_URL"] = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+        settings.cache_clear()
     if workers == 1:
         server.run(served_app(timer=tick), host=host, port=port)
         return
     # Worker processes import the factory afresh, so the choice reaches them the way every
     # setting does: as its TWONETS_* variable. The timer is idempotent across processes.
-    import os
-
     os.environ["TWONETS_SERVE_TIMER"] = "1" if tick else "0"
     server.run("twonets.cli:served_app", host=host, port=port, workers=workers, factory=True)
 

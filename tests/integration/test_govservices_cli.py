@@ -104,6 +104,16 @@ def test_licence_verify_with_published_lists_and_no_database(url, tmp_path):
             "--database-url", "sqlite:////nonexistent/never.db"]
     r = runner.invoke(licence_app, args)
     assert r.exit_code == 0, r.output
+    # the department's DID document serves as the trusted key list too
+    (tmp_path / "did.json").write_text(c.get("/departments/minzheng/did.json").text, encoding="utf-8")
+    did_args = ["verify", str(lic), "--json", "--keys", str(tmp_path / "did.json"), "--revocations", str(tmp_path / "revoked.json"),
+                "--database-url", "sqlite:////nonexistent/never.db"]
+    r = runner.invoke(licence_app, did_args)
+    assert r.exit_code == 0 and json.loads(r.stdout)["checks"]["signature"] == "ok", r.output
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps({**credential, "validUntil": "2099-01-01T00:00:00Z"}, ensure_ascii=False), encoding="utf-8")
+    r = runner.invoke(licence_app, ["verify", str(forged), *did_args[2:]])
+    assert r.exit_code == 1 and json.loads(r.stdout)["checks"]["signature"] == "fail"
     with session_factory(engine)() as s:
         licences.revoke(s, staff("reviewer", "minzheng"), app.state.licence, reason="持证人已故")
         s.commit()

@@ -124,9 +124,10 @@ def test_service_discovery_json_and_xml(client):
     assert {"changeset", "contact", "key_service", "endpoints"} <= set(doc)
     [ep] = doc["endpoints"]
     assert ep["specification"] == "http://wiki.open311.org/GeoReport_v2"
-    assert ep["url"] == f"http://testserver{BASE}" and ep["type"] == "production"
+    base = config.settings().public_base_url  # every URL the server issues starts there
+    assert ep["url"] == f"{base}{BASE}" and ep["type"] == "production"
     assert ep["changeset"] and set(ep["formats"]) == {"text/xml", "application/json"}
-    assert client.get(ep["url"].removeprefix("http://testserver") + "/services.json").status_code == 200
+    assert client.get(ep["url"].removeprefix(base) + "/services.json").status_code == 200
 
     r = client.get("/open311/discovery.xml")
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/xml")
@@ -177,7 +178,7 @@ def test_uploaded_media_is_served_at_an_absolute_media_url(client):
     sid = created(client, files={"media": ("photo.jpg", JPEG, "image/jpeg")})
     [req] = client.get(f"{BASE}/requests/{sid}.json").json()
     url = req["media_url"]
-    assert url.startswith("http://testserver/media/open311/") and url.endswith(".jpg")
+    assert url.startswith(f"{config.settings().public_base_url}/media/open311/") and url.endswith(".jpg")
     got = client.get(url)
     assert got.status_code == 200 and got.content == JPEG
     assert got.headers["content-type"] == "image/jpeg"
@@ -193,7 +194,7 @@ def test_uploaded_media_is_served_at_an_absolute_media_url(client):
 def test_media_keys_become_urls_under_the_public_base_url(client, monkeypatch):
     sid = created(client, media_url="demo/photos/WO-1/1.jpg")
     [req] = client.get(f"{BASE}/requests/{sid}.json").json()
-    assert req["media_url"] == "http://testserver/media/demo/photos/WO-1/1.jpg"
+    assert req["media_url"] == f"{config.settings().public_base_url}/media/demo/photos/WO-1/1.jpg"
     monkeypatch.setenv("TWONETS_PUBLIC_BASE_URL", "https://city.example/")
     config.settings.cache_clear()
     [req] = client.get(f"{BASE}/requests/{sid}.json").json()

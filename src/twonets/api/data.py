@@ -16,6 +16,7 @@ from twonets.api.auth import current_actor, optional_actor, require_roles
 from twonets.api.deps import get_session, idempotent
 from twonets.core.actor import Actor
 from twonets.core.calendar import utcnow
+from twonets.core.config import settings
 from twonets.core.errors import InvalidInput
 from twonets.data import access, audit, catalogue, identity, sharing
 from twonets.data.catalogue import RecordIn
@@ -64,7 +65,10 @@ def catalogue_dcat(
         items.extend(page)
         if cursor is None:
             break
-    body = catalogue.dcat(items, str(request.base_url))
+    from twonets.city.reference import reference
+
+    names = {d.code: (d.name_zh, d.name_en) for d in reference().departments.values()}
+    body = catalogue.dcat(items, settings().public_base_url, department_names=names)
     return JSONResponse(body, media_type=JSONLD)
 
 
@@ -159,16 +163,9 @@ def download_csv(code: str, request: Request) -> StreamingResponse:
 
 @router.get("/catalogue/{code}/download.parquet", tags=["open data"], response_class=Response)
 def download_parquet(code: str, session: Session = Depends(get_session)) -> Response:
-    """An open dataset as Parquet: the same columns and rows as the CSV, typed by Polars."""
-    import polars as pl
-
-    ds, columns, rows = catalogue.open_rows(session, code)
-    # Values as text, as in the CSV: an open dataset's fields may mix types from row to row.
-    data = [[None if v is None else str(v) for v in row] for row in rows]
-    frame = pl.DataFrame(data, schema={c: pl.String for c in columns}, orient="row")
-    buf = io.BytesIO()
-    frame.write_parquet(buf)
-    return Response(buf.getvalue(), media_type="application/vnd.apache.parquet",
+    """An open dataset as Parquet: the same columns and rows as the CSV, each column typed by its field."""
+    ds, body = catalogue.parquet_bytes(session, code)
+    return Response(body, media_type="application/vnd.apache.parquet",
                     headers={"Content-Disposition": f'attachment; filename="{ds.code}.parquet"'})
 
 

@@ -257,7 +257,7 @@ def get_licence(licence_id: str, actor: Actor = Depends(current_actor), session:
 @router.get("/licences/{licence_id}/credential.json")
 def licence_credential(licence_id: str, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)) -> Response:
     lic = licences.get(session, actor, licence_id, _subject(session, actor))
-    return Response(json.dumps(lic.credential, ensure_ascii=False, indent=1), media_type="application/vc+json")
+    return Response(json.dumps(lic.credential, ensure_ascii=False, indent=1), media_type=licences.VC_MEDIA_TYPE)
 
 
 @router.get("/licences/{licence_id}/qr.{kind}")
@@ -277,9 +277,20 @@ def verify_licence(licence_id: str, session: Session = Depends(get_session)) -> 
     return {**result, "licence_type": lic.licence_type, "department": lic.department, "valid_until": lic.credential.get("validUntil")}
 
 
-@router.post("/licences/verify")
-def verify_credential(body: dict[str, Any], session: Session = Depends(get_session)) -> dict[str, Any]:
-    """Verify a credential (the JSON a holder presents): it may have been altered."""
+async def _credential_body(request: Request) -> Any:
+    """The presented credential as JSON, sent as `application/vc` or `application/json`."""
+    try:
+        return json.loads(await request.body())
+    except ValueError:
+        raise InvalidInput("the body is not JSON", errors=[{"field": "body", "message": "not JSON"}]) from None
+
+
+_CREDENTIAL_BODY = {"required": True, "content": {t: {"schema": {"type": "object"}} for t in (licences.VC_MEDIA_TYPE, "application/json")}}
+
+
+@router.post("/licences/verify", openapi_extra={"requestBody": _CREDENTIAL_BODY})
+def verify_credential(body: Any = Depends(_credential_body), session: Session = Depends(get_session)) -> dict[str, Any]:
+    """Verify a credential (the JSON a holder presents, `application/vc` or `application/json`): it may have been altered."""
     if not isinstance(body, dict) or "proof" not in body:
         raise InvalidInput("send the licence credential JSON", errors=[{"field": "proof", "message": "missing"}])
     return licences.verify(session, body).as_dict()

@@ -160,7 +160,7 @@ def _window(start_raw: str | None, end_raw: str | None) -> tuple[datetime, datet
 
 def _base(request: Request) -> str:
     """This server's public base URL, for the links it hands out (media_url)."""
-    return settings().public_base_url or str(request.base_url).rstrip("/")
+    return settings().public_base_url
 
 
 def _search(session: Session, codes: list[str | None], statuses: set[str], start: datetime,

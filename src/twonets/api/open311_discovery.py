@@ -62,7 +62,7 @@ def _discovery(request: Request, fmt: str) -> Response:
     fmt = fmt.lower()
     if fmt not in FORMATS:
         raise Open311Error(404, f"Unknown format {fmt!r}; use .json or .xml.")
-    doc = document(settings().public_base_url or str(request.base_url).rstrip("/"))
+    doc = document(settings().public_base_url)
     if fmt == "xml":
         return Response(_xml(doc), media_type="application/xml")
     return JSONResponse(doc)

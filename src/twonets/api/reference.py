@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from twonets.api.auth import current_actor
@@ -14,6 +15,12 @@ from twonets.core.actor import Actor
 from twonets.core.errors import Forbidden
 
 router = APIRouter(prefix="/api/v1", tags=["reference"])
+
+
+class GeoJSONResponse(JSONResponse):
+    """GeoJSON (RFC 7946) under its registered media type."""
+
+    media_type = spatial.GEOJSON_MEDIA_TYPE
 
 
 @router.get("/departments", summary="The district's departments")
@@ -31,15 +38,15 @@ def escalation_levels() -> dict:
     return {"items": [e.model_dump() for e in reference().escalation], "next": None}
 
 
-@router.get("/areas", summary="Spatial units of one level as a GeoJSON FeatureCollection")
+@router.get("/areas", summary="Spatial units of one level as a GeoJSON FeatureCollection", response_class=GeoJSONResponse)
 def areas(level: str = Query("street", description="district, street, community or grid"),
-          parent: str | None = Query(None, max_length=40), session: Session = Depends(get_session)) -> dict:
-    return spatial.feature_collection(session, level, parent)
+          parent: str | None = Query(None, max_length=40), session: Session = Depends(get_session)) -> GeoJSONResponse:
+    return GeoJSONResponse(spatial.feature_collection(session, level, parent))
 
 
-@router.get("/grids", summary="Grid cells as GeoJSON (optionally of one community)")
-def grids(parent: str | None = Query(None, max_length=40), session: Session = Depends(get_session)) -> dict:
-    return spatial.feature_collection(session, "grid", parent)
+@router.get("/grids", summary="Grid cells as GeoJSON (optionally of one community)", response_class=GeoJSONResponse)
+def grids(parent: str | None = Query(None, max_length=40), session: Session = Depends(get_session)) -> GeoJSONResponse:
+    return GeoJSONResponse(spatial.feature_collection(session, "grid", parent))
 
 
 @router.get("/locate", summary="Which grid, community and street a point is in")

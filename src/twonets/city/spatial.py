@@ -1,5 +1,10 @@
 """District → streets → communities → grids as polygons; a point finds its grid by
-point-in-polygon over an STRtree index. GeoJSON in and out."""
+point-in-polygon over an STRtree index. GeoJSON in and out.
+
+GeoJSON out follows RFC 7946: every exterior ring counter-clockwise and every hole clockwise
+(the right-hand rule of §3.1.6), whatever the orientation of the stored or imported rings;
+the API serves it as `application/geo+json` (`GEOJSON_MEDIA_TYPE`).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ from twonets.city.tables import area
 from twonets.core.errors import InvalidInput
 
 LEVELS = ("district", "street", "community", "grid")
+GEOJSON_MEDIA_TYPE = "application/geo+json"
 EARTH_RADIUS_M = 6_371_008.8
 
 
@@ -109,8 +115,15 @@ def area_row(code: str, level: str, name_zh: str, name_en: str, geom, *, parent:
         raise InvalidInput(f"level must be one of {', '.join(LEVELS)}")
     c = geom.centroid
     return dict(code=code, level=level, parent_code=parent, street_code=street, community_code=community,
-                name_zh=name_zh, name_en=name_en, geometry=mapping(geom), center_lon=c.x, center_lat=c.y,
+                name_zh=name_zh, name_en=name_en, geometry=rfc7946_geometry(geom), center_lon=c.x, center_lat=c.y,
                 area_km2=area_km2(geom))
+
+
+def rfc7946_geometry(geom) -> dict[str, Any]:
+    """GeoJSON of a (multi)polygon by the right-hand rule: exteriors counter-clockwise, holes clockwise."""
+    if not hasattr(geom, "geom_type"):
+        geom = shape(geom)
+    return mapping(shapely.orient_polygons(geom, exterior_cw=False))
 
 
 def replace_areas(session: Session, rows: list[dict[str, Any]]) -> int:
@@ -132,7 +145,8 @@ def feature_collection(session: Session, level: str, parent: str | None = None) 
         {
             "type": "Feature",
             "id": r.code,
-            "geometry": r.geometry,
+            # Rows stored before the right-hand rule was applied are oriented on the way out.
+            "geometry": rfc7946_geometry(r.geometry),
             "properties": {"code": r.code, "level": r.level, "name_zh": r.name_zh, "name_en": r.name_en,
                            "parent": r.parent_code, "street": r.street_code, "community": r.community_code,
                            "area_km2": round(r.area_km2, 4)},
@@ -159,3 +173,23 @@ def import_geojson(session: Session, collection: dict[str, Any]) -> int:
         rows.append(area_row(p.get("code") or f.get("id"), p.get("level"), p.get("name_zh", ""), p.get("name_en", ""),
                              geom, parent=p.get("parent"), street=p.get("street"), community=p.get("community")))
     return replace_areas(session, rows)
+
+
+# --- the `spatial` dataset of the catalogue, served from the area table ---------------------
+
+SPATIAL_DATASET = "spatial"
+_DATASET_COLUMNS = {"area_code": area.c.code, "level": area.c.level, "name_zh": area.c.name_zh, "area_km2": area.c.area_km2}
+
+
+def records(session: Session, ds, subject_ids, filters, limit: int) -> list:
+    """Records of `spatial`: one per spatial unit (no data subject: areas are not people)."""
+    from twonets.data.sources import SourceRecord
+
+    if subject_ids:
+        return []
+    q = select(*[c.label(name) for name, c in _DATASET_COLUMNS.items()])
+    for name, value in (filters or {}).items():
+        if name in _DATASET_COLUMNS:
+            q = q.where(_DATASET_COLUMNS[name] == str(value))
+    rows = session.execute(q.order_by(area.c.code).limit(limit)).all()
+    return [SourceRecord(r.area_code, None, {**r._mapping, "area_km2": round(r.area_km2, 4)}) for r in rows]

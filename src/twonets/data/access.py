@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from sqlalchemy import Connection, and_, bindparam, func, select
 from sqlalchemy.orm import Session
@@ -25,6 +25,7 @@ from twonets.data import audit, catalogue
 from twonets.data.fastpath import Raw
 from twonets.data.masking import mask
 from twonets.data.models import Dataset, _iso
+from twonets.data.sources import Source, SourceRecord, register_source, source_of  # noqa: F401  (part of the access API)
 from twonets.data.tables import data_access, data_dataset, data_grant, data_record
 
 ACCESS_ROLES = frozenset({"grid_inspector", "dispatcher", "department_handler", "reviewer", "data_officer", "system"})
@@ -32,21 +33,6 @@ MAX_SUBJECTS = 200
 MAX_RECORDS = 1000
 
 
-@dataclass(frozen=True)
-class SourceRecord:
-    key: str
-    subject_id: str | None
-    data: Mapping[str, Any]
-
-
-# fn(session, dataset, subject_ids, filters, limit) -> list[SourceRecord]
-Source = Callable[[Session, Dataset, Sequence[str] | None, Mapping[str, str] | None, int], list[SourceRecord]]
-_sources: dict[str, Source] = {}
-
-
-def register_source(code: str, fn: Source) -> None:
-    """Serve dataset `code` from another package's tables instead of `data_record`."""
-    _sources[code] = fn
 
 
 _BY_SUBJECTS = (
@@ -215,7 +201,7 @@ def read_records(
     if unmasked and not may_unmask:
         raise Forbidden(f"your grant on {ds.code} does not allow unmasked reads")
 
-    source = _sources.get(ds.code)
+    source = source_of(ds.code)
     if source is None:
         rows = record_table_source(conn, ds, subject_ids or None, filters or None, limit)
     else:

@@ -38,5 +38,6 @@ from twonets.data.opendata import (  # noqa: F401  (part of the catalogue API)
     dumps,
     open_columns,
     open_rows,
+    parquet_bytes,
 )
 from twonets.data.records import RecordIn, count_records, upsert_records  # noqa: F401  (part of the catalogue API)

@@ -46,7 +46,7 @@ def _fail(message: str, as_json: bool = False) -> None:
 def licence_verify(
     file: Path = typer.Argument(..., help="The licence credential (JSON) to check."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
-    keys: Optional[Path] = typer.Option(None, "--keys", help="Trusted e-seal keys (JSON of GET /api/v1/services/seals): no database."),
+    keys: Optional[Path] = typer.Option(None, "--keys", help="Trusted e-seal keys (JSON of GET /api/v1/services/seals, or a department's DID document): no database."),
     revocations: Optional[Path] = typer.Option(None, "--revocations", help="Revocation list (JSON of GET /api/v1/licences/revocations)."),
     database_url: Optional[str] = DB_OPTION,
 ) -> None:

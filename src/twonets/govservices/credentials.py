@@ -1,35 +1,57 @@
-"""W3C Verifiable Credentials for licences, pure (no database): building, sealing with a
-Data Integrity proof (cryptosuite `eddsa-jcs-2022`: JCS canonical JSON, SHA-256 of the proof
-configuration and of the document, Ed25519, base58btc proof value) and verifying against a
-trusted key list and a revocation list.
+"""W3C Verifiable Credentials (VC Data Model 2.0) for licences, pure (no database): building,
+sealing with a Data Integrity proof (cryptosuite `eddsa-jcs-2022`, `dataintegrity`) and
+verifying against a trusted key list and a revocation list.
+
+A licence names its terms in two contexts: the VC 2.0 base context and the twonets context
+(`CONTEXT_PATH` under the public base URL, bundled as `contexts/twonets-v1.jsonld` so that it
+can be processed offline), which defines `ElectronicLicence`, `licenceType`, `licenceNumber`
+and every claim a matter's licence carries. The issuer is the department's `did:web` (`did`),
+the revocation status a Bitstring Status List entry (`statuslist`). Served as `application/vc`.
 """
 
 from __future__ import annotations
 
-import hashlib
+import base64
 import json
-import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import lru_cache
+from importlib import resources
 from typing import Any, Mapping
 
+from twonets.core.config import settings
 from twonets.core.errors import InvalidInput
+from twonets.govservices import did, statuslist
+from twonets.govservices.dataintegrity import (
+    CRYPTOSUITE, PROOF_TYPE, ProofError, add_proof, public_from_multikey, verify_proof,
+)
 from twonets.govservices.eseal import SealKey
 
-B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-CONTEXT = ["https://www.w3.org/ns/credentials/v2"]
-DID_PREFIX = "did:web:twonets.gov.cn:departments:"
+VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
+CONTEXT_PATH = "/ns/twonets/v1"
+VC_MEDIA_TYPE = "application/vc"
 
 
 def public_url() -> str:
-    return (os.environ.get("TWONETS_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/")
+    return settings().public_base_url
+
+
+def context_url() -> str:
+    return public_url() + CONTEXT_PATH
+
+
+@lru_cache(maxsize=1)
+def context_document() -> dict[str, Any]:
+    """The twonets JSON-LD context (bundled with the package)."""
+    text = resources.files("twonets.govservices").joinpath("contexts/twonets-v1.jsonld").read_text(encoding="utf-8")
+    return json.loads(text)
 
 
 def verify_url(licence_id: str) -> str:
     return f"{public_url()}/api/v1/licences/{licence_id}/verify"
 
 
-def _iso(at: datetime) -> str:
+def iso(at: datetime) -> str:
     return at.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
@@ -37,32 +59,6 @@ def _parse(value: str) -> datetime:
     """An ISO 8601 time; one without an offset is read as UTC (never naive)."""
     at = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return at if at.tzinfo is not None else at.replace(tzinfo=timezone.utc)
-
-
-def jcs(value: Any) -> bytes:
-    """JSON Canonicalization (RFC 8785) for the values licences hold (no floats with exponents)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def b58encode(data: bytes) -> str:
-    n = int.from_bytes(data, "big")
-    out = ""
-    while n:
-        n, r = divmod(n, 58)
-        out = B58[r] + out
-    return "1" * (len(data) - len(data.lstrip(b"\0"))) + out
-
-
-def b58decode(text: str) -> bytes:
-    n = 0
-    for ch in text:
-        n = n * 58 + B58.index(ch)
-    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return b"\0" * (len(text) - len(text.lstrip("1"))) + raw
-
-
-def _hash_data(document: dict[str, Any], proof_config: dict[str, Any]) -> bytes:
-    return hashlib.sha256(jcs(proof_config)).digest() + hashlib.sha256(jcs(document)).digest()
 
 
 def _years_later(at: datetime, years: int) -> datetime:
@@ -74,38 +70,37 @@ def _years_later(at: datetime, years: int) -> datetime:
 
 def build_credential(
     *, licence_id: str, licence_type: str, name_zh: str, name_en: str, department: str, department_name: str,
-    holder_id: str, claims: Mapping[str, Any], issued_at: datetime, valid_until: datetime,
+    holder_id: str, claims: Mapping[str, Any], issued_at: datetime, valid_until: datetime, status_index: int,
 ) -> dict[str, Any]:
     return {
-        "@context": list(CONTEXT),
+        "@context": [VC_CONTEXT, context_url()],
         "id": f"urn:twonets:licence:{licence_id}",
         "type": ["VerifiableCredential", "ElectronicLicence"],
         "name": name_zh,
         "description": name_en,
-        "issuer": {"id": DID_PREFIX + department, "name": department_name},
-        "validFrom": _iso(issued_at),
-        "validUntil": _iso(valid_until),
+        "issuer": {"id": did.department_did(department), "name": department_name},
+        "validFrom": iso(issued_at),
+        "validUntil": iso(valid_until),
         "credentialSubject": {
             "id": f"urn:twonets:subject:{holder_id}",
             "licenceType": licence_type,
             "licenceNumber": licence_id,
             **{k: v for k, v in claims.items() if v is not None},
         },
-        "credentialStatus": {"id": verify_url(licence_id), "type": "TwonetsLicenceStatus"},
+        "credentialStatus": statuslist.entry(public_url(), department, status_index),
     }
 
 
 def sign(document: dict[str, Any], key: SealKey, private, at: datetime) -> dict[str, Any]:
-    proof = {
-        "type": "DataIntegrityProof",
-        "cryptosuite": "eddsa-jcs-2022",
-        "created": _iso(at),
-        "verificationMethod": f"{DID_PREFIX}{key.department}#{key.key_id}",
+    """Seal with the department key: an `eddsa-jcs-2022` proof whose method is `<issuer DID>#<key id>`."""
+    options = {
+        "type": PROOF_TYPE,
+        "cryptosuite": CRYPTOSUITE,
+        "created": iso(at),
+        "verificationMethod": f"{did.department_did(key.department)}#{key.key_id}",
         "proofPurpose": "assertionMethod",
     }
-    config = {**proof, "@context": document["@context"]}
-    signature = private.sign(_hash_data(document, config))
-    return {**document, "proof": {**proof, "proofValue": "z" + b58encode(signature)}}
+    return add_proof(document, options, private.sign)
 
 
 # --- verification -------------------------------------------------------------------------
@@ -141,27 +136,24 @@ def verify_credential(
     reasons: list[str] = []
     cid = str(credential.get("id") or "")
     licence = cid.rsplit(":", 1)[-1] if cid.startswith("urn:twonets:licence:") else None
-    doc = {k: v for k, v in credential.items() if k != "proof"}
     proof = credential.get("proof")
     key: SealKey | None = None
-    if not isinstance(proof, dict) or proof.get("cryptosuite") != "eddsa-jcs-2022" or proof.get("type") != "DataIntegrityProof":
+    if not isinstance(proof, dict) or proof.get("cryptosuite") != CRYPTOSUITE or proof.get("type") != PROOF_TYPE:
         checks["signature"] = "fail"
-        reasons.append("no eddsa-jcs-2022 Data Integrity proof")
+        reasons.append(f"no {CRYPTOSUITE} Data Integrity proof")
     else:
         key_id = str(proof.get("verificationMethod", "")).rsplit("#", 1)[-1]
         key = keys.get(key_id)
-        value = str(proof.get("proofValue", ""))
-        try:
-            signature = b58decode(value[1:]) if value.startswith("z") else b""
-        except ValueError:
-            signature = b""
         if key is None:
             checks["signature"] = "fail"
             reasons.append(f"unknown e-seal key {key_id!r}")
         else:
-            config = {k: v for k, v in proof.items() if k != "proofValue"}
-            config["@context"] = doc.get("@context")
-            if key.verify(signature, _hash_data(doc, config)):
+            try:
+                # legacy: licences sealed before twonets followed the Recommendation (dataintegrity)
+                ok = verify_proof(credential, key.public(), legacy=True)
+            except (ProofError, ValueError):
+                ok = False
+            if ok:
                 checks["signature"] = "ok"
             else:
                 checks["signature"] = "fail"
@@ -175,7 +167,7 @@ def verify_credential(
                 reasons.append(f"sealed after its key {key.key_id} was retired")
     issuer = credential.get("issuer")
     issuer_id = issuer.get("id") if isinstance(issuer, dict) else issuer
-    if key is not None and issuer_id == DID_PREFIX + key.department:
+    if key is not None and did.department_of(str(issuer_id or "")) == key.department:
         checks["issuer"] = "ok"
     else:
         checks["issuer"] = "fail"
@@ -210,8 +202,31 @@ def verify_credential(
     return Verification(ok, licence, checks, reasons, revoked_reason)
 
 
+def keys_from_did_document(raw: Mapping[str, Any]) -> dict[str, SealKey]:
+    """Trusted keys from a department's DID document (its `assertionMethod` Multikeys). A DID
+    document does not say when a key was retired, so that check is left to the key list."""
+    department = did.department_of(str(raw.get("id") or ""))
+    if department is None:
+        raise InvalidInput("not the DID document of a twonets department")
+    allowed = set(raw.get("assertionMethod") or [])
+    out: dict[str, SealKey] = {}
+    for m in raw.get("verificationMethod") or []:
+        try:
+            if m["id"] not in allowed or m.get("type") != "Multikey":
+                continue
+            public = base64.b64encode(public_from_multikey(m["publicKeyMultibase"])).decode("ascii")
+        except (KeyError, TypeError, ValueError):
+            raise InvalidInput("a verification method of the DID document is not an Ed25519 Multikey") from None
+        key_id = str(m["id"]).rsplit("#", 1)[-1]
+        out[key_id] = SealKey(key_id, department, public, datetime(1970, 1, 1, tzinfo=timezone.utc), None)
+    return out
+
+
 def keys_from_json(raw: Any) -> dict[str, SealKey]:
-    """Trusted keys from the published list (`GET /api/v1/services/seals`): {items: [...]}."""
+    """Trusted keys from the published list (`GET /api/v1/services/seals`: {items: [...]}) or
+    from a department's DID document (`/departments/<code>/did.json`)."""
+    if isinstance(raw, dict) and "verificationMethod" in raw:
+        return keys_from_did_document(raw)
     items = raw.get("items") if isinstance(raw, dict) else raw
     if not isinstance(items, list):
         raise InvalidInput("a key list is {items: [{key_id, department, public_key, created_at, retired_at}]}")

@@ -25,7 +25,7 @@ from twonets.data import audit
 from twonets.data.access import SourceRecord
 from twonets.govservices import eseal
 from twonets.govservices.credentials import (  # noqa: F401  (re-exported: one place to import licences from)
-    Verification, _years_later, build_credential, keys_from_json, sign, verify_credential, verify_url,
+    VC_MEDIA_TYPE, Verification, _years_later, build_credential, keys_from_json, sign, verify_credential, verify_url,
 )
 from twonets.govservices.tables import svc_licence
 
@@ -111,19 +111,23 @@ def issue(
     public_id = next_id(session, "LIC", at)
     valid_until = _years_later(at, valid_years or spec.valid_years)
     dept = departments().get(matter.department)
-    doc = build_credential(
-        licence_id=public_id, licence_type=spec.type, name_zh=spec.name_zh, name_en=spec.name_en,
-        department=matter.department, department_name=dept.name_zh if dept else matter.department,
-        holder_id=holder_id, claims=claims, issued_at=at, valid_until=valid_until,
-    )
-    credential = sign(doc, key, private, at)
-    session.execute(
-        _INSERT,
+    # The row comes first: its number is the licence's index in the department's status list.
+    row_id = session.execute(
+        _INSERT.returning(svc_licence.c.id),
         dict(
             public_id=public_id, application=application, matter=matter.code, licence_type=spec.type,
             department=matter.department, holder_kind=holder_kind, holder_id=holder_id, issued_at=at,
-            valid_until=valid_until, key_id=key.key_id, credential=json.dumps(credential, ensure_ascii=False),
+            valid_until=valid_until, key_id=key.key_id, credential="{}",
         ),
+    ).scalar_one()
+    doc = build_credential(
+        licence_id=public_id, licence_type=spec.type, name_zh=spec.name_zh, name_en=spec.name_en,
+        department=matter.department, department_name=dept.name_zh if dept else matter.department,
+        holder_id=holder_id, claims=claims, issued_at=at, valid_until=valid_until, status_index=row_id,
+    )
+    credential = sign(doc, key, private, at)
+    session.execute(
+        update(svc_licence).where(svc_licence.c.id == row_id).values(credential=json.dumps(credential, ensure_ascii=False))
     )
     return Licence(public_id, application, matter.code, spec.type, matter.department, holder_kind, holder_id, at,
                    valid_until, key.key_id, credential, None, None)

@@ -2,8 +2,9 @@
 work order for all 12 detectors; quarantine with reasons; redelivery; a worker killed with
 SIGKILL mid-stream and restarted loses no QoS-1 message (published = stored + quarantined).
 
-Each test uses a topic root and a shared-subscription group of its own, so runs (and other
-users of the broker) never see each other's messages.
+The broker is the project's own (see conftest.py). Each test uses a topic root and a
+shared-subscription group of its own, so runs (and other users of the broker) never see each
+other's messages.
 """
 
 from __future__ import annotations
@@ -31,14 +32,6 @@ from twonets.core.db import session_factory, unit_of_work
 from tests.sensing_support import CASES, run_case, seed
 
 pytestmark = pytest.mark.mqtt
-
-
-@pytest.fixture(scope="module")
-def broker():
-    reason = mqtt.broker_available()
-    if reason:
-        print(f"SKIP: {reason}")
-        pytest.skip(reason)
 
 
 def _root() -> str:

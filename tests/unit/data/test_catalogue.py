@@ -169,7 +169,10 @@ def test_dcat_export(engine):
     assert pop["@type"] == "dcat:Dataset"
     assert pop["dct:accessRights"]["@id"].endswith("/RESTRICTED")
     assert pop["dct:accrualPeriodicity"]["@id"].endswith("/DAILY")
-    assert "dcat:distribution" not in pop
-    assert lp["dcat:distribution"][0]["dcat:downloadURL"]["@id"] == "http://testserver/api/v1/catalogue/legal_persons/download.csv"
+    # a restricted dataset is reached through the access service, never downloaded
+    assert [d["dcat:accessURL"]["@id"] for d in pop["dcat:distribution"]] == ["http://testserver/api/v1/access/read"]
+    assert not any("dcat:downloadURL" in d for d in pop["dcat:distribution"])
+    assert [d["dcat:downloadURL"]["@id"] for d in lp["dcat:distribution"]] == [
+        "http://testserver/api/v1/catalogue/legal_persons/download.csv", "http://testserver/api/v1/catalogue/legal_persons/download.parquet"]
     assert {"@value": "人口基础库", "@language": "zh"} in pop["dct:title"]
     assert "dct:modified" in pop and "dct:modified" not in by_id["spatial"]

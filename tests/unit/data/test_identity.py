@@ -57,7 +57,7 @@ def test_login_issues_tokens_with_oidc_claims(engine):
         s.commit()
     key = identity.system_key()
     claims = jwt.decode(pair.access_token, key.public, algorithms=["EdDSA"], audience="twonets-api")
-    assert claims["sub"] == u.id and claims["iss"] == "twonets" and claims["roles"] == ["department_handler"]
+    assert claims["sub"] == u.id and claims["iss"] == "http://127.0.0.1:8000" and claims["roles"] == ["department_handler"]
     assert claims["department"] == "minzheng" and claims["street"] == "nanjingdong"
     assert claims["exp"] - claims["iat"] == 900 and claims["preferred_username"] == "li.handler"
     a = identity.decode_access_token(pair.access_token)
@@ -136,7 +136,7 @@ def test_tokens_are_checked():
     forged_body = jwt.utils.base64url_encode(b'{"sub":"admin","roles":["administrator"]}').decode()
     with pytest.raises(Unauthorized):
         identity.decode_access_token(f"{head}.{forged_body}.{sig}")
-    other_aud = jwt.encode({"sub": "x", "aud": "elsewhere", "iss": "twonets", "exp": 9999999999, "iat": 1, "typ": "access"},
+    other_aud = jwt.encode({"sub": "x", "aud": "elsewhere", "iss": "http://127.0.0.1:8000", "exp": 9999999999, "iat": 1, "typ": "access"},
                            identity.system_key().private, algorithm="EdDSA")
     with pytest.raises(Unauthorized):
         identity.decode_access_token(other_aud)

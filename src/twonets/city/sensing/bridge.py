@@ -14,7 +14,8 @@ import threading
 import uuid
 from typing import Callable
 
-from twonets.city.sensing import mqtt
+from twonets.city.sensing import connection
+from twonets.city.sensing.config import sensing_settings
 from twonets.core import events
 from twonets.core.logging import get_logger
 
@@ -22,11 +23,11 @@ log = get_logger("twonets.sensing.bridge")
 TOPICS = ("alarm", "order")
 
 
-def event_topic(topic: str, root: str = mqtt.ROOT) -> str:
+def event_topic(topic: str, root: str = connection.ROOT) -> str:
     return f"{root}/events/{topic}"
 
 
-def forward(client, root: str = mqtt.ROOT) -> Callable[[], None]:
+def forward(client, root: str = connection.ROOT) -> Callable[[], None]:
     """Forward this process's alarm and order events to the broker; returns the undo."""
 
     def handler(topic: str, payload: dict) -> None:
@@ -40,10 +41,10 @@ def forward(client, root: str = mqtt.ROOT) -> Callable[[], None]:
 class Listener:
     """Republishes events forwarded by other processes (one per process and root)."""
 
-    def __init__(self, root: str = mqtt.ROOT):
+    def __init__(self, root: str = connection.ROOT):
         self.root = root
         self.ready = threading.Event()
-        self.client = mqtt.client(f"twonets-events-{uuid.uuid4().hex[:8]}")
+        self.client = connection.client(f"twonets-events-{uuid.uuid4().hex[:8]}")
         self.client.on_connect = lambda c, *_: c.subscribe(event_topic("+", root), qos=0)
         self.client.on_subscribe = lambda *_: self.ready.set()
         self.client.on_message = self._on_message
@@ -61,7 +62,7 @@ class Listener:
             events.publish_remote(topic, payload)
 
     def start(self) -> "Listener":
-        cfg = mqtt.sensing_settings()
+        cfg = sensing_settings()
         self.client.connect_async(cfg.mqtt_host, cfg.mqtt_port, keepalive=30)
         self.client.loop_start()
         return self
@@ -75,12 +76,12 @@ _listeners: dict[str, Listener] = {}
 _lock = threading.Lock()
 
 
-def ensure_listening(root: str = mqtt.ROOT) -> Listener | None:
+def ensure_listening(root: str = connection.ROOT) -> Listener | None:
     """Start this process's listener once (None when the broker does not answer)."""
     with _lock:
         if root in _listeners:
             return _listeners[root]
-        if mqtt.broker_available(timeout=0.5):
+        if connection.broker_available(timeout=0.5):
             return None
         _listeners[root] = Listener(root).start()
         return _listeners[root]

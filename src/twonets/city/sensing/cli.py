@@ -59,6 +59,24 @@ def worker(
     print(json.dumps(stats.__dict__))
 
 
+@sensing_app.command("broker")
+def broker(
+    port: int = typer.Option(1883, help="port to listen on"),
+    bind: str = typer.Option("127.0.0.1", help="address to listen on"),
+    data: Path = typer.Option(Path("var/mosquitto"), help="persistence directory (sessions and queued readings)"),
+) -> None:
+    """Run the project's Mosquitto (deploy/mosquitto.conf: no per-session queue limit, persistent)."""
+    import os
+
+    from twonets.city.sensing import broker as project_broker
+
+    data.mkdir(parents=True, exist_ok=True)
+    conf = data / "mosquitto.conf"
+    conf.write_text(project_broker.render(port, data, bind))
+    console.print(f"mosquitto on {bind}:{port}, data in {data} (from {project_broker.config_path()})")
+    os.execv(project_broker.executable(), ["mosquitto", "-c", str(conf)])
+
+
 @sensing_app.command("tick")
 def tick(at: Optional[str] = typer.Option(None, help="ISO time to evaluate at (default: now)")) -> None:
     """Run the absence rules once (offline sensors, no water use…)."""

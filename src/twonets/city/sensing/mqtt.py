@@ -12,6 +12,12 @@ mid-batch gets the unacked messages again on reconnect, and idempotent storage (
 attribute, ts) makes the redelivery store nothing twice. Nothing is ever dropped: a bad
 reading is quarantined with its reason.
 
+The broker must keep what it acknowledged: the guarantee above holds end to end only with the
+project's broker configuration (`deploy/mosquitto.conf`, started by `twonets sensing broker`;
+see `broker.py` for why a configured broker and not a durable stream, and its limits). With
+Mosquitto's defaults, messages queued past 1,000 for this worker's session (while it restarts
+or falls behind) are silently dropped after the device got its PUBACK.
+
 Scale-out. Workers subscribe through the shared subscription `$share/{group}/…`: the broker
 hands each message to one member of the group, so N workers (on one or several machines,
 writing to one PostgreSQL) share the load with no coordination of their own. Start more with
@@ -29,37 +35,26 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Callable
 
-import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 from sqlalchemy import Engine
 
-from twonets.city.sensing import pipeline, store
+from twonets.city.sensing import bridge, pipeline, store
 from twonets.city.sensing.config import sensing_settings
+from twonets.city.sensing.connection import (  # noqa: F401 - re-exported: the worker's public names
+    GROUP,
+    ROOT,
+    broker_available,
+    client,
+    connect_properties,
+    gateway_topic,
+    stats_topic,
+    thing_topic,
+    topics,
+)
 from twonets.core.calendar import utcnow
 from twonets.core.db import default_engine, unit_of_work
 from twonets.core.logging import get_logger
 
 log = get_logger("twonets.sensing.mqtt")
-ROOT = "twonets"  # topic root; tests and benchmarks use a root of their own
-GROUP = "twonets"
-
-
-def topics(root: str = ROOT) -> tuple[str, str]:
-    return f"{root}/things/+/readings", f"{root}/gateways/+/readings"
-
-
-def thing_topic(thing_id: str, root: str = ROOT) -> str:
-    return f"{root}/things/{thing_id}/readings"
-
-
-def gateway_topic(gateway: str, root: str = ROOT) -> str:
-    return f"{root}/gateways/{gateway}/readings"
-
-
-def stats_topic(client_id: str, root: str = ROOT) -> str:
-    return f"{root}/sensing/workers/{client_id}/stats"
 
 
 def to_message(topic: str, payload: bytes) -> pipeline.Message:
@@ -67,18 +62,6 @@ def to_message(topic: str, payload: bytes) -> pipeline.Message:
     if len(parts) == 4 and parts[1] == "things" and parts[3] == "readings":
         return pipeline.Message(payload, parts[2], topic)
     return pipeline.Message(payload, None, topic)
-
-
-def client(client_id: str, *, manual_ack: bool = False) -> paho.Client:
-    return paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5, manual_ack=manual_ack)
-
-
-def connect_properties(session_expiry_s: int, receive_maximum: int | None = None) -> Properties:
-    props = Properties(PacketTypes.CONNECT)
-    props.SessionExpiryInterval = session_expiry_s
-    if receive_maximum:
-        props.ReceiveMaximum = receive_maximum
-    return props
 
 
 @dataclass
@@ -151,8 +134,6 @@ class Worker:
     # --- the loop (main thread) -------------------------------------------------------------
 
     def start(self) -> None:
-        from twonets.city.sensing import bridge
-
         self._unforward = bridge.forward(self.mqtt, self.root)  # alarms reach the console's stream
         self.mqtt.reconnect_delay_set(0.2, 5)
         self.mqtt.connect(self.host, self.port, keepalive=30, clean_start=False,
@@ -260,16 +241,3 @@ def publish(messages: list[tuple[str, bytes | str]], *, host: str | None = None,
     finally:
         c.disconnect()
         c.loop_stop()
-
-
-def broker_available(host: str | None = None, port: int | None = None, timeout: float = 2.0) -> str | None:
-    """None when the broker answers, else the reason it does not."""
-    import socket
-
-    cfg = sensing_settings()
-    host, port = host or cfg.mqtt_host, port or cfg.mqtt_port
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return None
-    except OSError as exc:
-        return f"Mosquitto at {host}:{port} is not reachable: {exc}"
