@@ -45,10 +45,14 @@ def test_full_flow(engine):
     assert r.status_code == 201, r.text
     req = r.json()
     assert req["status"] == "pending" and req["id"].startswith("SR-")
-    again = c.post("/api/v1/sharing/requests", headers={**mz, "Idempotency-Key": "k1"}, json={
+    first_body = r.request.content
+    again = c.post("/api/v1/sharing/requests", headers={**mz, "Idempotency-Key": "k1", "content-type": "application/json"},
+                   content=first_body)
+    assert again.json()["id"] == req["id"] and again.headers.get("Idempotent-Replay") == "true"
+    other = c.post("/api/v1/sharing/requests", headers={**mz, "Idempotency-Key": "k1"}, json={
         "dataset": "population", "purpose": "whatever", "valid_until": _until(),
     })
-    assert again.json()["id"] == req["id"] and again.headers.get("Idempotent-Replay") == "true"
+    assert other.status_code == 422  # the same key for another request (tests/integration/test_idempotency.py)
 
     # no grant yet: the read is refused
     body = {"dataset": "population", "purpose": "低保资格核验 subsidy check", "subject_ids": ["P1"], "matter": "MT-DB-01"}
@@ -113,7 +117,7 @@ def test_login_refresh_me_and_logout(engine):
 def test_login_is_throttled_with_retry_after(engine):
     _make_user(engine, "target", ["citizen"])
     c = client_for(engine)
-    for _ in range(identity.USER_MAX_FAILURES):
+    for _ in range(identity.PAIR_MAX_FAILURES):
         assert c.post("/api/v1/auth/login", json={"username": "target", "password": "guess guess"}).status_code == 401
     r = c.post("/api/v1/auth/login", json={"username": "target", "password": PW})
     assert r.status_code == 429
@@ -225,8 +229,9 @@ def test_users_and_api_keys_admin(engine):
     assert k.status_code == 201
     raw = k.json()["key"]
     assert raw not in c.get("/api/v1/api-keys", headers=adm).text
-    me = c.get("/api/v1/auth/me", headers={"X-API-Key": raw}).json()
-    assert me["roles"] == ["device"] and me["sub"] == f"key:{k.json()['id']}"
+    me = c.get("/api/v1/auth/me", headers={"X-API-Key": raw})  # a key is no person: only its own routes
+    assert me.status_code == 403 and "device key only posts readings" in me.json()["detail"]
+    assert c.post("/api/v1/readings", headers={"X-API-Key": raw}, json=[]).status_code == 200
     assert c.post(f"/api/v1/api-keys/{k.json()['id']}/revoke", headers=adm).status_code == 200
     assert c.get("/api/v1/auth/me", headers={"X-API-Key": raw}).status_code == 401
 

@@ -176,7 +176,8 @@ def test_health_and_metrics(api):
     h = api.get("/healthz").json()
     assert h["status"] == "ok"
     api.get("/api/v1/departments")
-    m = api.get("/metrics")
+    assert api.get("/metrics").status_code == 403  # the desk is no administrator (see test_metrics_access)
+    m = api.get("/metrics", headers=bearer(Actor(id="admin", roles=frozenset({"administrator"}))))
     assert m.status_code == 200 and "twonets_http_requests_total" in m.text
     assert 'route="/api/v1/departments"' in m.text
 

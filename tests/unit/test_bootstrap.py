@@ -38,7 +38,7 @@ def test_domain_events_are_counted_on_metrics(sqlite_engine):
     from twonets.api.app import create_app
     from twonets.city import orders
     from twonets.city.models import OrderCreate
-    from twonets.core.actor import SYSTEM
+    from twonets.core.actor import SYSTEM, Actor
     from twonets.core.db import unit_of_work
     from twonets.demo.accounts import seed_demo_users
 
@@ -50,7 +50,10 @@ def test_domain_events_are_counted_on_metrics(sqlite_engine):
         seed_demo_users(s)
 
     def created() -> float:
-        text = TestClient(app).get("/metrics").text
+        from twonets.data.identity import issue_access_token
+
+        admin = issue_access_token(Actor(id="admin", roles=frozenset({"administrator"})))[0]
+        text = TestClient(app).get("/metrics", headers={"Authorization": f"Bearer {admin}"}).text  # not anonymous
         return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
                    if line.startswith('twonets_order_transitions_total{action="create",source="proactive"}'))
 

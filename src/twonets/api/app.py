@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from fastapi import FastAPI, Response
+from fastapi import Depends, FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from sqlalchemy import Engine, text
 
@@ -66,6 +66,9 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.state.metrics = registry
 
     app.add_middleware(_Observe, requests=requests, latency=latency)
+    from twonets.api.deps import BodyFingerprint
+
+    app.add_middleware(BodyFingerprint)  # Idempotency-Key retries are told from new requests by their body
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict:
@@ -73,7 +76,9 @@ def create_app(engine: Engine | None = None) -> FastAPI:
             conn.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__, "database": engine.dialect.name}
 
-    @app.get("/metrics", tags=["ops"], response_class=Response)
+    from twonets.api.auth import metrics_reader
+
+    @app.get("/metrics", tags=["ops"], response_class=Response, dependencies=[Depends(metrics_reader)])
     def metrics() -> Response:
         body = generate_latest(registry) + generate_latest(domain_metrics.REGISTRY)
         return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -18,11 +18,21 @@ Use in any router:
 
 Credentials: `Authorization: Bearer <JWT access token>` (from POST /api/v1/auth/login), or an
 API key in `X-API-Key` (or `Authorization: ApiKey <key>`). API-key actors have the role
-`open311_client` or `device`, never a staff role.
+`open311_client` or `device`, never a staff role, and no department.
+
+Rule: an API key is accepted only by `api_key_actor(kind)` (a device posts readings; an Open311
+client posts requests, whose reads are public). `current_actor` and `optional_actor` refuse a
+valid key with 403 (an invalid one with 401), so a key never reaches a route written for
+people, whatever the service layer would have let its Actor do.
+
+Access tokens name their session (`sid`, the refresh-token family): each request checks that
+the session is still live and the account active (one indexed query), so logout, a revoked
+refresh family and a deactivated account end the access token at once.
 """
 
 from __future__ import annotations
 
+import hmac
 from typing import Any, Callable
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -32,14 +42,16 @@ from fastapi.security import APIKeyHeader, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from twonets.api.deps import get_session, idempotent
+from twonets.api.deps import ACTOR_STATE, get_session, idempotent
 from twonets.core.db import unit_of_work
 from twonets.api.problems import problem
+from twonets.api.security import client_ip
 from twonets.core.actor import Actor
+from twonets.core.config import settings
 from twonets.core.errors import Forbidden, Unauthorized
 from twonets.data import identity
 
-_STATE_KEY = "twonets_actor"
+_STATE_KEY = ACTOR_STATE
 
 
 def _credentials(request: Request) -> tuple[str, str] | None:
@@ -61,9 +73,27 @@ def _api_key(request: Request, raw: str, kind: str | None = None) -> Actor:
         return identity.authenticate_api_key(session, raw, kind=kind)
 
 
+def _session_live(request: Request, sub: str, sid: str) -> bool:
+    with unit_of_work(sessions=request.app.state.sessions) as session:
+        return identity.session_is_live(session, sub, sid)
+
+
+KEY_RIGHTS = {"device": "a device key only posts readings (POST /api/v1/readings)",
+              "open311": "an Open311 key only posts and reads requests under /open311/v2/"}
+
+
+def _refuse_key(actor: Actor) -> None:
+    kinds = {role: kind for kind, role in identity.API_KEY_ROLES.items()}
+    kind = next((kinds[r] for r in actor.roles if r in kinds), "unknown")
+    raise Forbidden(f"an API key of kind {kind} is not accepted here: {KEY_RIGHTS.get(kind, 'it has no rights')}; "
+                    "people sign in with 'Authorization: Bearer <access token>'")
+
+
 async def _resolve(request: Request) -> Actor | None:
-    # async: a bearer token is checked on the event loop (pure CPU, no thread hop per request);
-    # only an API key, which needs the database, goes to the thread pool.
+    """The caller behind a bearer token (None without credentials). An API key is authenticated
+    (401 when invalid) and then refused (403): see the module's rule."""
+    # async: the token's signature is checked on the event loop; only the database look-ups
+    # (a token's session, an API key) go to the thread pool.
     if hasattr(request.state, _STATE_KEY):
         return getattr(request.state, _STATE_KEY)
     creds = _credentials(request)
@@ -71,9 +101,11 @@ async def _resolve(request: Request) -> Actor | None:
     if creds is not None:
         kind, value = creds
         if kind == "bearer":
-            actor = identity.decode_access_token(value)
+            actor, sid = identity.decode_access_claims(value)
+            if sid is not None and not await run_in_threadpool(_session_live, request, actor.id, sid):
+                raise Unauthorized("the session has ended (signed out, revoked or account disabled); sign in again")
         else:
-            actor = await run_in_threadpool(_api_key, request, value)
+            _refuse_key(await run_in_threadpool(_api_key, request, value))
     setattr(request.state, _STATE_KEY, actor)
     return actor
 
@@ -83,23 +115,16 @@ _bearer_scheme = HTTPBearer(auto_error=False, description="Access token from POS
 _api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key of an Open311 client or a device")
 
 
-async def current_actor(
-    request: Request,
-    _bearer: Any = Depends(_bearer_scheme),
-    _key: Any = Depends(_api_key_scheme),
-) -> Actor:
-    """The caller, from a Bearer token or an API key; 401 problem when missing or invalid."""
+async def current_actor(request: Request, _bearer: Any = Depends(_bearer_scheme)) -> Actor:
+    """The caller, from a Bearer token; 401 problem when missing or invalid (or its session has
+    ended), 403 for an API key (keys only reach `api_key_actor` routes)."""
     actor = await _resolve(request)
     if actor is None:
         raise Unauthorized("sign in: send 'Authorization: Bearer <access token>'")
     return actor
 
 
-async def optional_actor(
-    request: Request,
-    _bearer: Any = Depends(_bearer_scheme),
-    _key: Any = Depends(_api_key_scheme),
-) -> Actor | None:
+async def optional_actor(request: Request, _bearer: Any = Depends(_bearer_scheme)) -> Actor | None:
     """The caller, or None when no credentials are sent (invalid credentials are still 401)."""
     return await _resolve(request)
 
@@ -117,11 +142,25 @@ def require_roles(*roles: str) -> Callable[..., Actor]:
     return _dependency
 
 
+async def metrics_reader(request: Request, _bearer: Any = Depends(_bearer_scheme)) -> None:
+    """Who may read /metrics: a scraper sending `Authorization: Bearer <TWONETS_METRICS_TOKEN>`
+    (when that is set), or an administrator's access token. Anyone else: 401, or 403."""
+    token = settings().metrics_token
+    creds = _credentials(request)
+    if token and creds is not None and creds[0] == "bearer" and hmac.compare_digest(creds[1].encode(), token.encode()):
+        return
+    actor = await _resolve(request)
+    if actor is None:
+        raise Unauthorized("send 'Authorization: Bearer <TWONETS_METRICS_TOKEN>' or an administrator's access token")
+    if not actor.has("administrator"):
+        raise Forbidden("metrics are for administrators and the configured scraper")
+
+
 def api_key_actor(kind: str) -> Callable[..., Actor]:
     """A dependency for API-key clients of one kind ('open311' or 'device'). Accepts the key in
     X-API-Key, 'Authorization: ApiKey …' or an `api_key` query parameter (GeoReport v2)."""
 
-    def _dependency(request: Request) -> Actor:
+    def _dependency(request: Request, _key: Any = Depends(_api_key_scheme)) -> Actor:
         creds = _credentials(request)
         raw = creds[1] if creds and creds[0] == "api_key" else request.query_params.get("api_key")
         if not raw:
@@ -148,15 +187,11 @@ class RefreshIn(BaseModel):
     refresh_token: str = Field(min_length=1, max_length=400)
 
 
-def _client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
-
-
 @router.post("/auth/login")
 def login(body: LoginIn, request: Request, session: Session = Depends(get_session)):
     """Sign in with a password: a short-lived access token and a refresh token."""
     try:
-        pair = identity.login(session, body.username, body.password, ip=_client_ip(request))
+        pair = identity.login(session, body.username, body.password, ip=client_ip(request))
     except identity.Throttled as exc:
         resp = problem(429, exc.title, exc.detail, retry_after=exc.retry_after)
         resp.headers["Retry-After"] = str(exc.retry_after)
@@ -181,8 +216,20 @@ def refresh(body: RefreshIn, session: Session = Depends(get_session)):
 
 
 @router.post("/auth/logout", status_code=204)
-def logout(body: RefreshIn, session: Session = Depends(get_session)) -> Response:
-    identity.logout(session, body.refresh_token)
+def logout(request: Request, body: RefreshIn | None = None, _bearer: Any = Depends(_bearer_scheme),
+           session: Session = Depends(get_session)) -> Response:
+    """End the session named by the refresh token in the body, or else by the access token sent:
+    its refresh tokens and its access tokens stop working at once."""
+    if body is not None:
+        identity.logout(session, body.refresh_token)
+        return Response(status_code=204)
+    creds = _credentials(request)
+    if creds is None or creds[0] != "bearer":
+        raise Unauthorized("send the session's refresh token in the body, or its access token as 'Authorization: Bearer …'")
+    _, sid = identity.decode_access_claims(creds[1])
+    if sid is None:
+        raise Unauthorized("this access token belongs to no session; there is nothing to sign out")
+    identity.logout(session, sid=sid)
     return Response(status_code=204)
 
 

@@ -1,4 +1,5 @@
-"""HTTP hardening: security headers on every response, and a CSRF double-submit helper.
+"""HTTP hardening: security headers on every response, a CSRF double-submit helper, and the
+caller's address (forwarded headers believed only from trusted proxies).
 
 Wire once in create_app:
 
@@ -24,10 +25,13 @@ with a Bearer token do not need CSRF protection (browsers never attach it by the
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import secrets
+from functools import lru_cache
 
 from fastapi import FastAPI, Request, Response
 
+from twonets.core.config import settings
 from twonets.core.errors import Forbidden
 
 DEFAULT_CSP = (
@@ -116,3 +120,44 @@ async def verify_csrf(request: Request) -> None:
             sent = value if isinstance(value, str) else None
     if not cookie or not sent or not hmac.compare_digest(cookie.encode(), sent.encode()):
         raise Forbidden("the form is missing its CSRF token or the token does not match; reload the page")
+
+
+# --- the caller's address -------------------------------------------------------------------
+
+
+@lru_cache(maxsize=8)
+def _networks(trusted: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(n, strict=False) for n in trusted)
+
+
+def _ip(text: str):
+    try:
+        return ipaddress.ip_address(text.strip().strip("[]"))
+    except ValueError:
+        return None
+
+
+def _trusted(ip, networks) -> bool:
+    return ip is not None and any(ip in n for n in networks)
+
+
+def client_ip(request: Request) -> str | None:
+    """The address the request came from, for throttling and the audit log.
+
+    Rule: X-Forwarded-For is believed only when the connection comes from a trusted proxy
+    (TWONETS_TRUSTED_PROXIES, none by default); then the caller is the right-most hop that is
+    not itself a trusted proxy. Anything else (no proxies configured, another peer, a garbled
+    hop) gives the connection's own address, so a client cannot choose its address by a header.
+    `twonets serve` runs uvicorn without its own proxy-header handling, so this is the one rule."""
+    peer = request.client.host if request.client else None
+    networks = _networks(settings().trusted_proxies)
+    if not networks or not _trusted(_ip(peer or ""), networks):
+        return peer
+    hops = [h for h in ",".join(request.headers.getlist("x-forwarded-for")).split(",") if h.strip()]
+    for hop in reversed(hops):
+        ip = _ip(hop)
+        if ip is None:
+            return peer
+        if not _trusted(ip, networks):
+            return str(ip)
+    return str(_ip(hops[0])) if hops else peer

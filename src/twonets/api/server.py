@@ -24,8 +24,15 @@ class NoDelayHTTPProtocol(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
         super().connection_made(transport)
 
 
+def options(*, host: str, port: int, workers: int = 1, factory: bool = False) -> dict:
+    """uvicorn's settings for `serve`. proxy_headers is off: uvicorn would otherwise believe
+    X-Forwarded-For from any loopback peer; the app decides itself, trusting only the proxies
+    in TWONETS_TRUSTED_PROXIES (api/security.py: client_ip)."""
+    return dict(host=host, port=port, workers=workers if workers > 1 else None, factory=factory,
+                http=NoDelayHTTPProtocol, log_level="warning", access_log=False, proxy_headers=False)
+
+
 def run(app_or_factory, *, host: str, port: int, workers: int = 1, factory: bool = False) -> None:
     import uvicorn
 
-    uvicorn.run(app_or_factory, host=host, port=port, workers=workers if workers > 1 else None,
-                factory=factory, http=NoDelayHTTPProtocol, log_level="warning", access_log=False)
+    uvicorn.run(app_or_factory, **options(host=host, port=port, workers=workers, factory=factory))

@@ -7,6 +7,20 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 
+def _networks(name: str) -> tuple[str, ...]:
+    """A comma-separated list of IP addresses or networks (CIDR), checked at start."""
+    import ipaddress
+
+    out = []
+    for item in (os.environ.get(name) or "").split(","):
+        if item.strip():
+            try:
+                out.append(str(ipaddress.ip_network(item.strip(), strict=False)))
+            except ValueError:
+                raise ValueError(f"{name}: {item.strip()!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/24)") from None
+    return tuple(out)
+
+
 def _float(name: str, default: float) -> float:
     raw = os.environ.get(name)
     return float(raw) if raw not in (None, "") else default
@@ -46,6 +60,10 @@ class Settings:
     access_token_ttl_s: float = 900.0
     refresh_token_ttl_s: float = 14 * 86400.0
     audit_checkpoint_every: int = 1000
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR networks); none by default.
+    trusted_proxies: tuple[str, ...] = ()
+    # A bearer token that may read /metrics (a Prometheus scraper); administrators may always.
+    metrics_token: str = ""
     media_dir: str = "./var/media"  # stored photos, served at /media/{key}
     extra: dict = field(default_factory=dict)
 
@@ -70,6 +88,8 @@ def load_settings() -> Settings:
         access_token_ttl_s=_float("TWONETS_ACCESS_TOKEN_TTL_S", 900.0),
         refresh_token_ttl_s=_float("TWONETS_REFRESH_TOKEN_TTL_S", 14 * 86400.0),
         audit_checkpoint_every=int(_float("TWONETS_AUDIT_CHECKPOINT_EVERY", 1000)),
+        trusted_proxies=_networks("TWONETS_TRUSTED_PROXIES"),
+        metrics_token=env.get("TWONETS_METRICS_TOKEN", ""),
         media_dir=env.get("TWONETS_MEDIA_DIR") or "./var/media",
     )
 

@@ -49,6 +49,7 @@ id_sequence = Table(
 from sqlalchemy import Integer, Text  # noqa: E402
 
 # Replies to POSTs that carried an Idempotency-Key: the same key returns the same result.
+# scope = caller + method + path; fingerprint = SHA-256 of the request (a different one → 422).
 idempotency_record = Table(
     "idempotency_record",
     metadata,
@@ -57,4 +58,5 @@ idempotency_record = Table(
     Column("status", Integer, nullable=False),
     Column("body", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("fingerprint", String(64), nullable=True),
 )

@@ -118,7 +118,10 @@ def revoke_api_key(session: Session, actor: Actor, key_id: str, at: datetime | N
 
 
 def authenticate_api_key(session: Session, raw: str, *, kind: str | None = None, now: datetime | None = None) -> Actor:
-    """The Actor an API key stands for (id 'key:KEY-…', role open311_client or device)."""
+    """The Actor an API key stands for (id 'key:KEY-…', role open311_client or device).
+
+    The Actor carries no department even when the key was issued for one: a key has only the
+    rights of its kind, never a department's staff rights (the key's department is a label)."""
     now = now or utcnow()
     parts = (raw or "").split("_")
     if len(parts) < 3 or parts[0] != "tnk":
@@ -130,4 +133,4 @@ def authenticate_api_key(session: Session, raw: str, *, kind: str | None = None,
         raise Forbidden(f"this API key is for {row.kind}, not {kind}")
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
         session.execute(update(data_api_key).where(data_api_key.c.id == row.id).values(last_used_at=now))
-    return Actor(id=f"key:{row.public_id}", roles=frozenset({API_KEY_ROLES[row.kind]}), department=row.department)
+    return Actor(id=f"key:{row.public_id}", roles=frozenset({API_KEY_ROLES[row.kind]}))

@@ -40,24 +40,30 @@ from twonets.data.apikeys import (  # noqa: F401  (part of the identity API)
 from twonets.data.keys import system_key  # noqa: F401  (part of the identity API)
 from twonets.data.tables import data_user
 from twonets.data.throttle import (  # noqa: F401  (part of the identity API)
+    ACCOUNT_MAX_FAILURES,
     IP_MAX_FAILURES,
     LOCKOUT,
-    USER_MAX_FAILURES,
+    PAIR_MAX_FAILURES,
     WINDOW,
     Throttled,
     check_throttle,
     clear_failures,
+    clear_login_failures,
+    login_keys,
     record_failure,
+    record_login_failure,
 )
 from twonets.data.tokens import (  # noqa: F401  (part of the identity API)
     TokenPair,
     _pair,
+    decode_access_claims,
     decode_access_token,
     issue_access_token,
     jwks,
     logout,
     refresh,
     revoke_all_refresh,
+    session_is_live,
 )
 
 USER_ROLES = tuple(r for r in ROLES if r != "system")
@@ -222,12 +228,12 @@ _DUMMY_HASH = None
 
 def login(session: Session, username: str, password: str, *, ip: str | None = None, now: datetime | None = None) -> TokenPair:
     """Check a password and issue tokens. Failures are counted (the caller must commit them even
-    when this raises); too many lock the username (and the address) for a while: Throttled."""
+    when this raises); too many lock the account at that address, the address, or the account
+    for a while (policy in `throttle`): Throttled."""
     global _DUMMY_HASH
     now = now or utcnow()
-    ukey = f"user:{(username or '').strip().lower()}"
-    keys = [ukey] + ([f"ip:{ip}"] if ip else [])
-    check_throttle(session, keys, now)
+    name = (username or "").strip().lower()
+    check_throttle(session, [key for key, _ in login_keys(username, ip)], now)
     row = session.execute(select(data_user).where(data_user.c.username == username)).first()
     ok = False
     if row is not None and row.password_hash:
@@ -243,12 +249,10 @@ def login(session: Session, username: str, password: str, *, ip: str | None = No
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             pass
     if not ok or not row.active:
-        record_failure(session, ukey, USER_MAX_FAILURES, now)
-        if ip:
-            record_failure(session, f"ip:{ip}", IP_MAX_FAILURES, now)
-        audit.append(session, "auth", f"anonymous@{ip or '-'}", "login.fail", ukey[5:][:80] or "-", {}, at=now)
+        record_login_failure(session, username, ip, now)
+        audit.append(session, "auth", f"anonymous@{ip or '-'}", "login.fail", name[:80] or "-", {}, at=now)
         raise Unauthorized("wrong username or password")
-    clear_failures(session, ukey)
+    clear_login_failures(session, username, ip)
     if HASHER.check_needs_rehash(row.password_hash):
         session.execute(update(data_user).where(data_user.c.id == row.id).values(password_hash=hash_password(password)))
     audit.append(session, "auth", row.public_id, "login", row.public_id, {}, at=now)

@@ -194,7 +194,7 @@ data_refresh_token = Table(
     Column("id", Integer, primary_key=True),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("user_id", Integer, ForeignKey("data_user.id", ondelete="CASCADE"), nullable=False, index=True),
-    Column("family", String(40), nullable=False),
+    Column("family", String(40), nullable=False, index=True),  # the session id: checked on each request
     Column("expires_at", UtcDateTime, nullable=False),
     Column("used_at", UtcDateTime, nullable=True),
     Column("revoked_at", UtcDateTime, nullable=True),

@@ -1,4 +1,20 @@
-"""Login throttling: failed sign-ins counted per username and per address, locking either for a while."""
+"""Login throttling: failed sign-ins counted per account at one address, per account and per
+address, each locking its key for a while.
+
+Policy (why these three): an address shared by many people (an office NAT, a proxy) must not be
+locked out by one person's typos or by someone spraying unknown names, and an account must not
+be locked everywhere by whoever guesses at it from one place. So:
+
+* account + address: PAIR_MAX_FAILURES failures lock that account *from that address* only;
+* address: IP_MAX_FAILURES failures with any names lock the address (a much higher ceiling);
+* account: ACCOUNT_MAX_FAILURES failures from all addresses lock the account (the ceiling of
+  NIST SP 800-63B, against guessing spread over many addresses).
+
+A sign-in that succeeds clears its account's counts, never the address's (else an attacker
+could reset it with an account of their own). The address is the caller's as seen by
+`api.security.client_ip` (a forwarded one only behind a trusted proxy). Counts live in the
+database, so every server process sees the same ones.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +28,19 @@ from twonets.data.tables import data_login_throttle
 
 # Throttling: failures per key within WINDOW lock the key for LOCKOUT.
 WINDOW = timedelta(minutes=15)
-USER_MAX_FAILURES = 5
-IP_MAX_FAILURES = 20
+PAIR_MAX_FAILURES = 5
+ACCOUNT_MAX_FAILURES = 100
+IP_MAX_FAILURES = 100
 LOCKOUT = timedelta(minutes=5)
+
+
+def login_keys(username: str, ip: str | None) -> list[tuple[str, int]]:
+    """The throttle keys of a sign-in and the failures that lock each (the pair first)."""
+    name = (username or "").strip().lower()[:80]
+    keys = [(f"pair:{name}|{ip or '-'}", PAIR_MAX_FAILURES), (f"user:{name}", ACCOUNT_MAX_FAILURES)]
+    if ip:
+        keys.append((f"ip:{ip}", IP_MAX_FAILURES))
+    return keys
 
 
 class Throttled(DomainError):
@@ -56,3 +82,15 @@ def record_failure(session: Session, key: str, limit: int, now: datetime) -> Non
 
 def clear_failures(session: Session, key: str) -> None:
     session.execute(delete(data_login_throttle).where(data_login_throttle.c.key == key))
+
+
+def record_login_failure(session: Session, username: str, ip: str | None, now: datetime) -> None:
+    for key, limit in login_keys(username, ip):
+        record_failure(session, key, limit, now)
+
+
+def clear_login_failures(session: Session, username: str, ip: str | None) -> None:
+    """After a successful sign-in: the account's counts go, the address's stay."""
+    for key, _ in login_keys(username, ip):
+        if not key.startswith("ip:"):
+            clear_failures(session, key)

@@ -1,4 +1,12 @@
-"""Tokens: signed JWT access tokens (issue, decode, JWKS) and rotating refresh tokens of which only a SHA-256 is stored."""
+"""Tokens: signed JWT access tokens (issue, decode, JWKS) and rotating refresh tokens of which only a SHA-256 is stored.
+
+Sessions: a sign-in starts a refresh-token family; its id is the access token's `sid` claim.
+The session is live while some token of the family is unrevoked and the account is active, so
+logout, a reused (revoked) refresh family, a role or password change and deactivation all end
+the access tokens of that session at once (`session_is_live`, one indexed query per request).
+Tokens minted directly for an Actor (tests, service accounts, benchmarks) carry no `sid` and
+are bound to no session: only code holding the signing key can mint them.
+"""
 
 from __future__ import annotations
 
@@ -48,8 +56,11 @@ def _signing() -> tuple[Any, Any, str]:
     return key.private, key.public, "EdDSA"
 
 
-def issue_access_token(user: User | Actor, now: datetime | None = None, ttl_s: float | None = None) -> tuple[str, int]:
-    """A signed access token for a user (or directly for an Actor: tests, service accounts)."""
+def issue_access_token(
+    user: User | Actor, now: datetime | None = None, ttl_s: float | None = None, *, sid: str | None = None
+) -> tuple[str, int]:
+    """A signed access token for a user (or directly for an Actor: tests, service accounts);
+    `sid` binds it to a session (a refresh-token family)."""
     cfg = settings()
     now = now or utcnow()
     ttl = int(ttl_s if ttl_s is not None else cfg.access_token_ttl_s)
@@ -71,13 +82,21 @@ def issue_access_token(user: User | Actor, now: datetime | None = None, ttl_s: f
             claims[name] = value
     if isinstance(user, User):
         claims["preferred_username"] = user.username
+    if sid:
+        claims["sid"] = sid
     signing, _, alg = _signing()
     headers = {"kid": system_key().key_id} if alg == "EdDSA" else None
     return jwt.encode(claims, signing, algorithm=alg, headers=headers), ttl
 
 
 def decode_access_token(token: str) -> Actor:
-    """The Actor a valid access token names; Unauthorized for anything else."""
+    """The Actor a valid access token names; Unauthorized for anything else. The signature only:
+    a caller that serves requests also checks the session (`decode_access_claims`)."""
+    return decode_access_claims(token)[0]
+
+
+def decode_access_claims(token: str) -> tuple[Actor, str | None]:
+    """The Actor a valid access token names and its session id (None when bound to none)."""
     cfg = settings()
     _, verifying, alg = _signing()
     try:
@@ -99,13 +118,33 @@ def decode_access_token(token: str) -> Actor:
     roles = claims.get("roles") or []
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         raise Unauthorized("the access token is not valid")
+    sid = claims.get("sid")
+    if sid is not None and not isinstance(sid, str):
+        raise Unauthorized("the access token is not valid")
     return Actor(
         id=str(claims["sub"]),
         roles=frozenset(roles),
         department=claims.get("department"),
         street=claims.get("street"),
         grid=claims.get("grid"),
+    ), sid
+
+
+def session_is_live(session: Session, user_id: str, sid: str) -> bool:
+    """Whether the session `sid` of user `user_id` may still act: a token of its family is
+    unrevoked and the account is active (by the family index; at most one row read)."""
+    stmt = (
+        select(data_refresh_token.c.id)
+        .join(data_user, data_user.c.id == data_refresh_token.c.user_id)
+        .where(
+            data_refresh_token.c.family == sid,
+            data_refresh_token.c.revoked_at.is_(None),
+            data_user.c.public_id == user_id,
+            data_user.c.active.is_(True),
+        )
+        .limit(1)
     )
+    return session.execute(stmt).first() is not None
 
 
 def _sha(raw: str) -> str:
@@ -125,7 +164,7 @@ def _issue_refresh(session: Session, user_pk: int, family: str, now: datetime) -
 
 def _pair(session: Session, row, family: str, now: datetime) -> TokenPair:
     user = _user(row)
-    access, ttl = issue_access_token(user, now)
+    access, ttl = issue_access_token(user, now, sid=family)
     refresh, rttl = _issue_refresh(session, row.id, family, now)
     return TokenPair(access, ttl, refresh, rttl, user)
 
@@ -152,13 +191,17 @@ def refresh(session: Session, refresh_token: str, now: datetime | None = None) -
     return _pair(session, row, tok.family, now)
 
 
-def logout(session: Session, refresh_token: str, now: datetime | None = None) -> None:
+def logout(session: Session, refresh_token: str | None = None, now: datetime | None = None, *, sid: str | None = None) -> None:
+    """End a session, named by one of its refresh tokens or by its id (an access token's `sid`):
+    every token of the family is revoked, and with it every access token of the session."""
     now = now or utcnow()
-    tok = session.execute(select(data_refresh_token).where(data_refresh_token.c.token_hash == _sha(refresh_token or ""))).first()
-    if tok is not None:
+    if refresh_token:
+        tok = session.execute(select(data_refresh_token).where(data_refresh_token.c.token_hash == _sha(refresh_token))).first()
+        sid = tok.family if tok is not None else None
+    if sid:
         session.execute(
             update(data_refresh_token)
-            .where(data_refresh_token.c.family == tok.family, data_refresh_token.c.revoked_at.is_(None))
+            .where(data_refresh_token.c.family == sid, data_refresh_token.c.revoked_at.is_(None))
             .values(revoked_at=now)
         )
 

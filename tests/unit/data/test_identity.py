@@ -79,7 +79,7 @@ def test_login_throttling(engine):
     _user(engine)
     now = utcnow()
     with session_factory(engine)() as s:
-        for _ in range(identity.USER_MAX_FAILURES):
+        for _ in range(identity.PAIR_MAX_FAILURES):
             with pytest.raises(Unauthorized):
                 identity.login(s, "li.handler", "guess guess guess", now=now)
         with pytest.raises(identity.Throttled) as err:
