@@ -1,15 +1,15 @@
 """Authorization hardening: access tokens checked against their session (an index on the
 refresh-token family), and idempotency records bound to the request that made them.
 
-Revision ID: 0006_authz
-Revises: 0005_matter_item_code
+Revision ID: 0007_authz
+Revises: 0006_trust
 """
 
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0006_authz"
-down_revision = "0005_matter_item_code"
+revision = "0007_authz"
+down_revision = "0006_trust"
 branch_labels = None
 depends_on = None
 
