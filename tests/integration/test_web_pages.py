@@ -103,3 +103,15 @@ def test_the_language_switch_is_kept_in_a_cookie(web):
     assert '<html lang="en">' in page.text and "Sign in" in page.text
     web.post("/lang", data={"csrf_token": csrf(web), "lang": "xx", "next": "/signin"})
     assert '<html lang="zh-CN">' in web.get("/signin").text
+
+
+def test_a_copied_access_cookie_stops_working_at_sign_out(web):
+    """The page session checks the token's session like the API: signing out ends a copy at once."""
+    r = sign_in(web, "desk")
+    access, refresh = web.cookies.get("twonets_session"), web.cookies.get("twonets_refresh")
+    page = web.get("/console")
+    assert page.status_code == 200
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    assert web.post("/signout", data={"csrf_token": token}).status_code == 303
+    web.cookies.set("twonets_session", access)  # someone kept a copy of the cookie
+    assert web.get("/console").status_code == 303

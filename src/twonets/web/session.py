@@ -70,8 +70,13 @@ def actor(request: Request) -> Actor | None:
     access = request.cookies.get(ACCESS_COOKIE)
     if access:
         try:
-            found = identity.decode_access_token(access)
-            request.state.web_access = access
+            found, sid = identity.decode_access_claims(access)
+            if sid is not None:  # signed out, session revoked or account disabled: at once, as in the API
+                with unit_of_work(sessions=request.app.state.sessions) as session:
+                    if not identity.session_is_live(session, found.id, sid):
+                        found = None
+            if found is not None:
+                request.state.web_access = access
         except Unauthorized:
             found = None
     refresh = request.cookies.get(REFRESH_COOKIE)
