@@ -11,5 +11,6 @@ def all_routers() -> list[APIRouter]:
     from twonets.api import govservices
     from twonets.api import sensing
     from twonets.api import media
+    from twonets.api import docs
 
-    return [reference.router, orders.router, kpi.router, open311.router, auth.router, data.router, home.router, govservices.router, sensing.router, media.router]
+    return [reference.router, orders.router, kpi.router, open311.router, auth.router, data.router, home.router, govservices.router, sensing.router, media.router, docs.router]
