@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -245,9 +245,12 @@ def seed_services(
     days: int = 0,
     per_day: int = 600,
     at: datetime | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Everything the services need for a demo: registries in the catalogue and (when empty)
     their records, the 564 matters, the decision tables and the grants. Idempotent.
+
+    `progress(step)` is called as each of the SEED_STEPS begins (a CLI shows it as a bar).
 
     With `days` > 0 and no application stored yet, it also simulates that many days of
     applications (about `per_day` on working days) ending yesterday (`services.demo`).
@@ -255,19 +258,31 @@ def seed_services(
     With an Engine it runs in its own unit of work; with a Session it leaves the commit to
     the caller. Returns counts: matters, grants, records per registry, applications."""
     if isinstance(engine_or_session, Session):
-        return _seed(engine_or_session, seed, persons, companies, days, per_day, at)
+        return _seed(engine_or_session, seed, persons, companies, days, per_day, at, progress)
     with unit_of_work(engine_or_session) as session:
-        return _seed(session, seed, persons, companies, days, per_day, at)
+        return _seed(session, seed, persons, companies, days, per_day, at, progress)
 
 
-def _seed(session: Session, seed: int, persons: int, companies: int, days: int, per_day: int, at: datetime | None) -> dict[str, Any]:
+SEED_STEPS = ("registries", "matters", "decision tables", "grants", "base-registry records", "applications")
+
+
+def _seed(session: Session, seed: int, persons: int, companies: int, days: int, per_day: int, at: datetime | None,
+          progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     from twonets.govservices import decisions, matters, registries
 
+    step = progress or (lambda _name: None)
     at = at or utcnow()
+    step("registries")
     registries.ensure_datasets(session, at=at)
-    result: dict[str, Any] = {"matters": matters.sync(session, at=at), "rules": decisions.sync_rules(session, at=at)}
+    step("matters")
+    result: dict[str, Any] = {"matters": matters.sync(session, at=at)}
+    step("decision tables")
+    result["rules"] = decisions.sync_rules(session, at=at)
+    step("grants")
     result["grants"] = registries.ensure_grants(session, at=at)
+    step("base-registry records")
     result["records"] = seed_registries(session, seed, persons, companies, at=at) if registries_empty(session) else {}
+    step("applications")
     if days > 0 and session.execute(select(func.count()).select_from(svc_application)).scalar_one() == 0:
         from twonets.demo.applications import simulate
 
