@@ -106,8 +106,6 @@ def db_downgrade(revision: str = typer.Argument("base")) -> None:
     console.print(f"[yellow]database at {revision}[/]")
 
 
-
-
 def _engine(database_url: Optional[str]):
     from twonets.core.db import default_engine, engine_for
 
