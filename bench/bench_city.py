@@ -143,7 +143,7 @@ class Server:
         env = dict(os.environ, TWONETS_DATABASE_URL=url, TWONETS_LOG_LEVEL="WARNING")
         # Exactly as an operator runs it, without the timer (it would write during the figures).
         cmd = [sys.executable, "-m", "twonets.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-               "--no-tick", "--workers", str(workers)]
+               "--no-tick", "--no-access-log", "--workers", str(workers)]
         self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
 
     def __enter__(self) -> "Server":

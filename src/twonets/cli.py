@@ -7,38 +7,87 @@ from datetime import datetime, timezone
 from typing import Optional
 
 import typer
+import typer.core
 from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(help="twonets — 一网统管 · 一网通办: run the city and serve the people.", no_args_is_help=True)
+from twonets.data.cli import DB_OPTION  # one --database-url option, the same on every command
+
+# Commands that may make a missing SQLite database; every other one refuses to (see _start).
+MAKES_DATABASE = frozenset({"db", "demo", "restore"})
+
+
+def database_problem(exc: BaseException) -> str | None:
+    """One line saying what is wrong with the database behind `exc`, or None if it is no such error."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from twonets.core.db import DatabaseMissing
+
+    fix = "run `twonets db upgrade`"
+    if isinstance(exc, DatabaseMissing):
+        return f"{exc}: {fix} (or `twonets demo`) to make it"
+    if not isinstance(exc, (OperationalError, ProgrammingError)):
+        return None
+    reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:200]
+    if isinstance(exc, ProgrammingError) or "no such table" in reason or "no such column" in reason:
+        return f"the database has no schema or an old one ({reason}): {fix}"
+    return (f"cannot use the database ({reason}): check TWONETS_DATABASE_URL or --database-url, "
+            f"then {fix}")
+
+
+class _Root(typer.core.TyperGroup):
+    """The root group: a database that is missing, un-migrated or unreachable is one line, exit 2."""
+
+    def invoke(self, ctx):  # type: ignore[override]
+        from twonets.core.db import require_existing_sqlite
+
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            problem = database_problem(exc)
+            if problem is None:
+                raise
+            Console(stderr=True).print(f"[bold red]error:[/] {problem}", soft_wrap=True, highlight=False)
+            raise typer.Exit(2) from None
+        finally:  # the guard is the CLI's (set in _start): leave the process as it was
+            require_existing_sqlite(False)
+
+
+app = typer.Typer(help="twonets — 一网统管 · 一网通办: run the city and serve the people.", no_args_is_help=True,
+                  cls=_Root)
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 console = Console()
 
 
 @app.callback()
-def _start() -> None:
+def _start(ctx: typer.Context) -> None:
     """Every command starts from the composition root: definitions loaded, sources and handlers wired."""
     from twonets import bootstrap
+    from twonets.core.db import require_existing_sqlite
 
+    require_existing_sqlite(ctx.invoked_subcommand not in MAKES_DATABASE)
     bootstrap.start()
 
 
 def _fail(message: str, code: int = 2) -> None:
-    console.print(f"[bold red]error:[/] {message}")
+    console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
     raise typer.Exit(code)
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = typer.Argument("head")) -> None:
+def db_upgrade(revision: str = typer.Argument("head"), database_url: Optional[str] = DB_OPTION) -> None:
     """Migrate the database to the latest schema and load the reference data."""
+    from sqlalchemy.engine import make_url
+
     from twonets.core.config import settings
     from twonets.core.db import unit_of_work, upgrade
 
-    upgrade(settings().database_url, revision)
-    with unit_of_work() as session:
+    url = database_url or settings().database_url
+    upgrade(url, revision)
+    with unit_of_work(_engine(database_url)) as session:
         load_definitions(session)
-    console.print(f"[green]database at {revision}[/] ({settings().database_url})")
+    console.print(f"[green]database at {revision}[/] ({make_url(url).render_as_string(hide_password=True)})")
 
 
 def load_definitions(session) -> None:
@@ -57,28 +106,50 @@ def db_downgrade(revision: str = typer.Argument("base")) -> None:
     console.print(f"[yellow]database at {revision}[/]")
 
 
+def _engine(database_url: Optional[str]):
+    from twonets.core.db import default_engine, engine_for
+
+    return engine_for(database_url) if database_url else default_engine()
+
+
+def require_schema(engine) -> None:
+    """Fail (one line, exit 2, through _Root) unless the database exists and has been migrated."""
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        conn.execute(text("SELECT version_num FROM alembic_version"))
+
+
 @app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000,
           tick: bool = typer.Option(True, help="run the deadline timer inside the server"),
-          workers: int = typer.Option(1, min=1, max=16, help="server processes (use the machine's cores)")) -> None:
+          workers: int = typer.Option(1, min=1, max=16, help="server processes (use the machine's cores)"),
+          access_log: bool = typer.Option(True, "--access-log/--no-access-log",
+                                          help="print one line per request (method, path, status, ms)"),
+          database_url: Optional[str] = DB_OPTION) -> None:
     """Serve the API, console and portal (and the deadline timer)."""
     import os
 
     from twonets.api import server
-    from twonets.core.config import settings
+    from twonets.core import config
 
-    _require_keys()
+    if database_url:  # as a setting, so that worker processes (which start afresh) use it too
+        os.environ["TWONETS_DATABASE_URL"] = database_url
+        config.settings.cache_clear()
+    require_schema(_engine(None))
+    _require_keys(_engine(None))
     if not (os.environ.get("TWONETS_PUBLIC_BASE_URL") or os.environ.get("TWONETS_PUBLIC_URL")):
         # Unset, the URLs the server issues name the address it listens on (worker processes too).
         os.environ["TWONETS_PUBLIC_BASE_URL"] = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
-        settings.cache_clear()
+        config.settings.cache_clear()
     if workers == 1:
-        server.run(served_app(timer=tick), host=host, port=port)
+        server.run(served_app(timer=tick), host=host, port=port, access_log=access_log)
         return
     # Worker processes import the factory afresh, so the choice reaches them the way every
     # setting does: as its TWONETS_* variable. The timer is idempotent across processes.
     os.environ["TWONETS_SERVE_TIMER"] = "1" if tick else "0"
-    server.run("twonets.cli:served_app", host=host, port=port, workers=workers, factory=True)
+    server.run("twonets.cli:served_app_logged", host=host, port=port, workers=workers, factory=True,
+               access_log=access_log)
 
 
 def served_app(timer: bool | None = None):
@@ -97,28 +168,53 @@ def served_app(timer: bool | None = None):
     return api
 
 
-def _require_keys() -> None:
-    from twonets.core.db import default_engine
+def _require_keys(engine) -> None:
     from twonets.data.cli import require_keys
 
-    require_keys(default_engine())
+    require_keys(engine)
+
+
+def served_app_logged():
+    """served_app with the access log when `serve --workers N` asked for it (TWONETS_ACCESS_LOG)."""
+    from twonets.api.server import access_logged
+
+    return access_logged(served_app)()
 
 
 @app.command()
 def tick(at: Optional[str] = typer.Option(None, help="ISO time to evaluate at (default: now)"),
-         as_json: bool = typer.Option(False, "--json")) -> None:
-    """Run the deadline timer once: warnings, overdue flags, automatic escalation (idempotent)."""
+         apply: bool = typer.Option(False, "--apply", help="with --at: write the changes (default: a dry run)"),
+         as_json: bool = typer.Option(False, "--json"),
+         database_url: Optional[str] = DB_OPTION) -> None:
+    """Run the deadline timer once: warnings, overdue flags, automatic escalation (idempotent).
+
+    With --at it is a dry run: it reports what would change at that time and writes nothing,
+    unless --apply is given (an --at in the future would otherwise escalate live orders early)."""
     from twonets.city.orders import tick as run_tick
-    from twonets.core.db import unit_of_work
+    from twonets.core.db import session_factory
 
     now = _parse_time(at) if at else None
-    _require_keys()
-    with unit_of_work() as session:
+    dry_run = now is not None and not apply
+    engine = _engine(database_url)
+    _require_keys(engine)
+    session = session_factory(engine)()
+    try:
         result = run_tick(session, now)
+        session.rollback() if dry_run else session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
     if as_json:
-        print(result.model_dump_json())
+        print(json.dumps({**result.model_dump(mode="json"), "dry_run": dry_run}))
+        return
+    figures = f"checked {result.checked}, warnings {result.warnings}, overdue {result.overdue}, escalated {result.escalated}"
+    if dry_run:
+        console.print(f"dry run at {now.isoformat()}: would have {figures}; nothing written (add --apply to write)",
+                      highlight=False, soft_wrap=True)
     else:
-        console.print(f"checked {result.checked}, warnings {result.warnings}, overdue {result.overdue}, escalated {result.escalated}")
+        console.print(figures)
 
 
 def _parse_time(raw: str) -> datetime:
@@ -133,34 +229,59 @@ def _parse_time(raw: str) -> datetime:
 def demo(days: int = typer.Option(30, min=1, max=400, help="days of orders to simulate"),
          seed: int = typer.Option(7, help="random seed: the same seed gives the same district"),
          orders_per_day: Optional[int] = typer.Option(None, help="default: 5,000–8,000 a day"),
-         if_empty: bool = typer.Option(False, "--if-empty", help="do nothing when orders exist already")) -> None:
-    """Build the demo district and simulate DAYS of work orders, then print the KPI table."""
-    from twonets.demo.orders import run_demo
-    from twonets.core.db import default_engine, unit_of_work, upgrade
-    from twonets.demo.accounts import DEMO_PASSWORD, seed_demo_users
+         if_empty: bool = typer.Option(False, "--if-empty", help="do nothing when orders exist already"),
+         append: bool = typer.Option(False, "--append", help="add another set of orders to a database that has some"),
+         database_url: Optional[str] = DB_OPTION) -> None:
+    """Build the demo district and simulate DAYS of work orders, then print the KPI table.
 
-    upgrade()
-    _require_keys()
-    with unit_of_work() as session:
+    A database that already holds orders is left alone with --if-empty, gets another set with
+    --append, and is refused otherwise (a second run would silently double the orders)."""
+    from sqlalchemy import func, select
+
+    from twonets.city.tables import work_order
+    from twonets.core.db import unit_of_work, upgrade
+    from twonets.demo.accounts import DEMO_PASSWORD, seed_demo_users
+    from twonets.demo.orders import run_demo
+
+    engine = _engine(database_url)
+    upgrade(database_url)
+    _require_keys(engine)
+    with unit_of_work(engine) as session:
+        existing = session.execute(select(func.count()).select_from(work_order)).scalar_one()
+    if existing and not (if_empty or append):
+        _fail(f"the database already holds {existing:,} work orders: add --append to add another set, "
+              f"or --if-empty to leave it as it is")
+    with unit_of_work(engine) as session:
         load_definitions(session)
         users = seed_demo_users(session)
     if users:
         console.print(f"demo accounts: {', '.join(users)} (password {DEMO_PASSWORD})")
-    created = run_demo(default_engine(), days=days, seed=seed, orders_per_day=orders_per_day,
+    created = run_demo(engine, days=days, seed=seed, orders_per_day=orders_per_day,
                        if_empty=if_empty, console=console)
     if created:
-        from twonets.demo.govservices import seed_services
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        with console.status("government services: registries, matters (written out + imported list), applications…"):
-            summary = seed_services(default_engine(), seed, days=days)
+        from twonets.demo.govservices import SEED_STEPS, seed_services
+
+        with Progress(TextColumn("[bold]government services"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as progress:
+            task = progress.add_task("", total=len(SEED_STEPS))
+            done = {"n": 0}
+
+            def step(name: str) -> None:
+                progress.update(task, completed=done["n"], description=name)
+                done["n"] += 1
+
+            summary = seed_services(engine, seed, days=days, progress=step)
+            progress.update(task, completed=len(SEED_STEPS), description="done")
         records = sum(summary.get("records", {}).values())
         apps = summary.get("applications", {}).get("applications", 0)
         console.print(f"services: {summary['matters']['total']} matters, {records:,} base-registry records, "
                       f"{apps:,} applications")
         from twonets.demo.sensing import ensure_things  # `twonets simulate` brings them alive
-        console.print(f"sensing: {len(ensure_things(default_engine(), 2000, seed)):,} things registered")
+        console.print(f"sensing: {len(ensure_things(engine, 2000, seed)):,} things registered")
     if created:
-        kpi(group_by=None, date_from=None, date_to=None, csv_out=None, as_json=False)
+        kpi(group_by=None, date_from=None, date_to=None, csv_out=None, as_json=False, database_url=database_url)
 
 
 @app.command()
@@ -168,7 +289,8 @@ def kpi(group_by: Optional[str] = typer.Option(None, "--by", help="department, s
         date_from: Optional[str] = typer.Option(None, "--from", help="first local day, YYYY-MM-DD"),
         date_to: Optional[str] = typer.Option(None, "--to", help="last local day, YYYY-MM-DD"),
         csv_out: Optional[str] = typer.Option(None, "--csv", help="also write the table to this CSV file"),
-        as_json: bool = typer.Option(False, "--json")) -> None:
+        as_json: bool = typer.Option(False, "--json"),
+        database_url: Optional[str] = DB_OPTION) -> None:
     """The KPI table the district is judged by."""
     from twonets.city import kpi as kpis
     from twonets.core.db import unit_of_work
@@ -176,7 +298,7 @@ def kpi(group_by: Optional[str] = typer.Option(None, "--by", help="department, s
 
     try:
         query = kpis.KpiQuery.parse(date_from=date_from, date_to=date_to, group_by=group_by)
-        with unit_of_work() as session:
+        with unit_of_work(_engine(database_url)) as session:
             rows = kpis.compute(session, query)
     except DomainError as exc:
         _fail(exc.detail)
@@ -186,28 +308,53 @@ def kpi(group_by: Optional[str] = typer.Option(None, "--by", help="department, s
     if as_json:
         print(json.dumps([r.model_dump() for r in rows], ensure_ascii=False, indent=2))
         return
-    console.print(kpi_table(rows, group_by))
+    console.print(kpi_table(rows, group_by, width=console.width))
 
 
-def kpi_table(rows, group_by: str | None) -> Table:
-    """Few groups: one column per group, figures down the side (fits a terminal). Many: a row each."""
+def kpi_table(rows, group_by: str | None, width: int = 200):
+    """Few groups: one column per group, figures down the side. Many: a row per group. Either
+    way the columns are split over as many tables as it takes to fit `width` terminal cells, each
+    repeating the label column, so that no cell is cut to `…` on an 80-column terminal."""
+    from rich.cells import cell_len
+    from rich.console import Group
+
     from twonets.city import kpi as kpis
 
     title = "KPI · 考核指标" + (f" · by {group_by}" if group_by else "")
     if len(rows) <= 7:
-        table = Table(title=title)
-        table.add_column("指标 / figure")
-        for r in rows:
-            table.add_column(r.group, justify="right")
-        for col, zh, en in kpis.COLUMNS[1:]:
-            table.add_row(f"{zh} [dim]{en}[/]", *[kpis.fmt(col, getattr(r, col)) for r in rows])
-        return table
-    table = Table(title=title)
-    for _col, _zh, en in kpis.COLUMNS:
-        table.add_column(en, justify="left" if _col == "group" else "right")
-    for r in rows:
-        table.add_row(*[kpis.fmt(col, getattr(r, col)) for col, _, _ in kpis.COLUMNS])
-    return table
+        label = ("指标 / figure", [f"{zh} [dim]{en}[/]" for _c, zh, en in kpis.COLUMNS[1:]],
+                 [f"{zh} {en}" for _c, zh, en in kpis.COLUMNS[1:]])
+        columns = [(r.group, [kpis.fmt(col, getattr(r, col)) for col, _, _ in kpis.COLUMNS[1:]]) for r in rows]
+    else:
+        groups = [str(r.group) for r in rows]
+        label = ("group", groups, groups)
+        columns = [(en, [kpis.fmt(col, getattr(r, col)) for r in rows]) for col, _zh, en in kpis.COLUMNS[1:]]
+
+    def needed(header: str, cells: list[str]) -> int:  # widest cell or header word: wrap, never cut
+        return max([cell_len(c) for c in cells] + [cell_len(w) for w in header.split()] + [1])
+
+    widest = max(needed(h, cells) for h, cells in columns) + 3 if columns else 0
+    label_w = min(max(cell_len(c) for c in label[2] + [label[0]]), max(width - 4 - widest, 12))  # + one column
+    chunks: list[list[tuple[str, list[str]]]] = [[]]
+    used = label_w + 4  # borders and padding of the label column
+    for header, cells in columns:
+        w = needed(header, cells) + 3
+        if chunks[-1] and used + w > width:
+            chunks.append([])
+            used = label_w + 4
+        chunks[-1].append((header, cells))
+        used += w
+    tables = []
+    for i, chunk in enumerate(chunks):
+        part = f" ({i + 1}/{len(chunks)})" if len(chunks) > 1 else ""
+        table = Table(title=title + part)
+        table.add_column(label[0], justify="left", max_width=label_w, overflow="fold")
+        for header, cells in chunk:
+            table.add_column(header, justify="right", width=needed(header, cells), overflow="fold")
+        for r, name in enumerate(label[1]):
+            table.add_row(name, *[cells[r] for _h, cells in chunk])
+        tables.append(table)
+    return tables[0] if len(tables) == 1 else Group(*tables)
 
 
 def _mount() -> None:

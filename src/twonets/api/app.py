@@ -54,6 +54,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         title="twonets",
         version=__version__,
         description="一网统管 · 一网通办 — run the city and serve the people on one data foundation.",
+        docs_url=None, redoc_url=None,  # served from the package by twonets.api.docs (no CDN)
     )
     app.state.engine = engine
     app.state.sessions = session_factory(engine)

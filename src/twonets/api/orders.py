@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -73,8 +73,13 @@ def reporter_contact(order_id: str, purpose: str = Query(min_length=4, max_lengt
 @router.post("/orders/{order_id}/{action}", response_model=Order,
              summary="Take an action: dispatch, reassign, return, accept, start, resolve, check, callback, "
                      "reopen, close, suspend, resume, escalate, merge, cancel")
-def act(order_id: str, action: Action, body: TransitionRequest, request: Request,  # type: ignore[valid-type]
+def act(order_id: str, action: Action, request: Request,  # type: ignore[valid-type]
+        body: Annotated[TransitionRequest | None, Body()] = None,
         session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
+    # Every field is optional, so is the body: `POST …/accept` with nothing to say needs no `{}`.
+    # An action that needs a field (dispatch: department) says so as a 422 naming it.
+    body = body or TransitionRequest()
+
     def produce():
         order = orders.transition(session, actor, order_id, action, body.reason, **body.data())
         return 200, order.model_dump(mode="json")

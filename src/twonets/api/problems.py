@@ -29,8 +29,19 @@ def _field_path(loc: tuple) -> str:
     return ".".join(parts) or ".".join(str(p) for p in loc)
 
 
+def _error(e: dict) -> dict[str, str]:
+    loc = tuple(e.get("loc", ()))
+    if e.get("type") == "json_invalid":
+        # Pydantic puts the character position where a field name would be: name the body instead.
+        at = loc[-1] if len(loc) > 1 and isinstance(loc[-1], int) else None
+        reason = (e.get("ctx") or {}).get("error")
+        message = "malformed JSON" + (f" at character {at}" if at is not None else "") + (f" ({reason})" if reason else "")
+        return {"field": "body", "message": message}
+    return {"field": _field_path(loc), "message": e.get("msg", "invalid")}
+
+
 def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
-    return [{"field": _field_path(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")} for e in exc.errors()]
+    return [_error(e) for e in exc.errors()]
 
 
 def install(app: FastAPI) -> None:

@@ -10,7 +10,7 @@ def all_routers() -> list[APIRouter]:
     from twonets.api import auth, data, home
     from twonets.api import govservices
     from twonets.api import sensing
-    from twonets.api import discovery, media, publication
+    from twonets.api import discovery, docs, media, publication
 
     return [reference.router, orders.router, kpi.router, open311.router, auth.router, data.router, home.router, govservices.router, sensing.router,
-            discovery.router, publication.router, media.router]
+            discovery.router, publication.router, media.router, docs.router]

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from twonets.core import calendar
-from twonets.core.errors import IllegalTransition, InvalidInput
+from twonets.core.errors import Conflict, IllegalTransition, InvalidInput
 
 SOURCES = ("auto", "proactive", "citizen")
 CHANNELS = ("sensor", "business_system", "inspector", "phone", "web", "app", "mini_program", "open311")
@@ -196,7 +196,10 @@ def decide(state: OrderState, action: str, at: datetime, actor: str, reason: str
     if action == "escalate":
         level = data.get("level", state.escalation_level + 1)
         if not isinstance(level, int) or level <= state.escalation_level:
-            raise IllegalTransition(state.status, "escalate to a level not above the current one", allowed_actions(state))
+            current = state.escalation_level
+            raise Conflict(f"The order is at escalation level {current}; escalate to a level above {current}.",
+                           errors=[{"field": "level", "message": f"must be above {current}"}],
+                           state=state.status, escalation_level=current)
         data["level"] = level
     if action == "merge" and (not data.get("master") or data["master"] == state.public_id):
         raise InvalidInput("Name the master order (not this one) to merge into.",

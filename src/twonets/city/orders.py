@@ -306,6 +306,9 @@ def _decide(session: Session, actor: Actor, state: OrderState, action: str, reas
         top = reference().escalation[-1]
         if data["level"] > len(reference().escalation) - 1:
             raise Conflict(f"The order is already at the highest escalation level, {top.level} ({top.name_en}).")
+        if data["level"] <= state.escalation_level:
+            raise Conflict(f"The order is at escalation level {state.escalation_level}; escalate to a higher level "
+                           f"({top.level} is the highest).", errors=[{"field": "level", "message": "must be higher"}])
         if data["level"] == top.level and top.leader and not data.get("to"):
             data["to"] = top.leader
     if action == "merge":

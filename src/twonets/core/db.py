@@ -17,10 +17,36 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 MIGRATIONS = REPO_ROOT / "migrations"
 
 
+class DatabaseMissing(Exception):
+    """A SQLite file that does not exist was opened while `require_existing_sqlite(True)` holds."""
+
+    def __init__(self, path: str):
+        super().__init__(f"no database file at {path}")
+        self.path = path
+
+
+# Opening a missing SQLite file creates it, empty. The CLI forbids that for every command but the
+# few that make a database (db upgrade, demo, restore): see twonets.cli.
+_sqlite_must_exist = False
+
+
+def require_existing_sqlite(flag: bool) -> None:
+    """From now on, connecting to a missing SQLite file raises DatabaseMissing (flag) or creates it."""
+    global _sqlite_must_exist
+    _sqlite_must_exist = flag
+
+
 def make_engine(url: str | None = None, **kwargs) -> Engine:
     url = url or settings().database_url
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+        path = engine.url.database
+
+        @event.listens_for(engine, "do_connect")
+        def _must_exist(_dialect, _record, _cargs, _cparams):  # checked per connection: the flag may change
+            if _sqlite_must_exist and path and path != ":memory:" and not path.startswith("file:") \
+                    and not Path(path).exists():
+                raise DatabaseMissing(path)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # WAL: readers never block the writer

@@ -24,6 +24,7 @@ users_app = typer.Typer(help="User accounts and API keys.", no_args_is_help=True
 catalogue_app = typer.Typer(help="The public-data catalogue.", no_args_is_help=True)
 
 console = Console(stderr=True)
+out = Console()  # verdicts a person or a script reads (progress and errors go to stderr)
 
 
 @audit_app.callback()
@@ -95,14 +96,14 @@ def audit_verify(
     if as_json:
         typer.echo(json.dumps(result.as_dict(), ensure_ascii=False))
     elif result.ok:
-        console.print(
+        out.print(
             f"[green]audit chain intact[/green]: {result.entries} entries, {result.checkpoints} checkpoints "
             f"({result.anchored} anchored), {result.unsigned} entries after the last checkpoint, {result.seconds:.2f} s"
         )
     else:
-        console.print(f"[red]audit chain broken at entry {result.first_broken}[/red]: {result.reason}")
+        out.print(f"[red]audit chain broken at entry {result.first_broken}[/red]: {result.reason}")
         for p in result.problems[1:10]:
-            console.print(f"  also: {p['reason']}")
+            out.print(f"  also: {p['reason']}")
     raise typer.Exit(0 if result.ok else 1)
 
 

@@ -21,7 +21,7 @@ import random
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -229,10 +229,13 @@ def seed_services(
     days: int = 0,
     per_day: int = 600,
     at: datetime | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Everything the services need for a demo: registries in the catalogue and (when empty)
     their records, the catalogue (written-out matters + the imported list), the decision
     tables and the grants. Idempotent.
+
+    `progress(step)` is called as each of the SEED_STEPS begins (a CLI shows it as a bar).
 
     With `days` > 0 and no application stored yet, it also simulates that many days of
     applications (about `per_day` on working days) ending yesterday (`demo/applications.py`).
@@ -241,21 +244,31 @@ def seed_services(
     the caller. Returns counts: matters (written_out, imported — the import summary — and
     total), rules, grants, records per registry, applications."""
     if isinstance(engine_or_session, Session):
-        return _seed(engine_or_session, seed, persons, companies, days, per_day, at)
+        return _seed(engine_or_session, seed, persons, companies, days, per_day, at, progress)
     with unit_of_work(engine_or_session) as session:
-        return _seed(session, seed, persons, companies, days, per_day, at)
+        return _seed(session, seed, persons, companies, days, per_day, at, progress)
 
 
-def _seed(session: Session, seed: int, persons: int, companies: int, days: int, per_day: int, at: datetime | None) -> dict[str, Any]:
+SEED_STEPS = ("catalogue", "matter list", "grants", "base-registry records", "applications")
+
+
+def _seed(session: Session, seed: int, persons: int, companies: int, days: int, per_day: int, at: datetime | None,
+          progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    step = progress or (lambda _name: None)
     at = at or utcnow()
+    step("catalogue")
     synced = services_catalogue.sync_definitions(session, at=at)
+    step("matter list")
     imported = matter_list.import_file(session, MATTER_LIST, matter_list.GUANGAN_MAPPING, at=at)
     result: dict[str, Any] = {
         "matters": {"written_out": synced["matters"], "imported": imported, "total": matters.count(session)},
         "rules": synced["rules"],
-        "grants": services_catalogue.grant_all(session, at=at),
     }
+    step("grants")
+    result["grants"] = services_catalogue.grant_all(session, at=at)
+    step("base-registry records")
     result["records"] = seed_registries(session, seed, persons, companies, at=at) if registries_empty(session) else {}
+    step("applications")
     if days > 0 and stats.count_applications(session) == 0:
         result["applications"] = simulate(session, seed, days, per_day, persons=persons, companies=companies, end=at)
     return result
