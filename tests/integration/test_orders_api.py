@@ -202,7 +202,7 @@ def test_identity_and_scope_over_http(anonymous):
     assert anonymous.post(f"/api/v1/orders/{oid}/accept", json={}, headers=mine).status_code == 200
     assert [o["id"] for o in anonymous.get("/api/v1/orders", headers=mine).json()["items"]] == [oid]
     assert anonymous.get("/api/v1/orders", headers=other).json()["items"] == []
-    assert anonymous.get("/api/v1/orders", headers=citizen).status_code == 403
+    assert anonymous.get("/api/v1/orders", headers=citizen).json()["items"] == []  # none of his own yet
     r = anonymous.post("/api/v1/orders", json=body(source="auto", channel="sensor"), headers=citizen)
     assert r.status_code == 403
     assert anonymous.post("/api/v1/orders", json=body(), headers=citizen).status_code == 201
@@ -253,3 +253,33 @@ def test_a_point_outside_the_district_is_refused_unless_an_address_or_grid_names
     assert by_grid.status_code == 201 and by_grid.json()["street_code"] == "S02"
     by_address = api.post("/api/v1/orders", json=body(address="人民路 100 号", **beijing))
     assert by_address.status_code == 201
+
+
+def test_reporters_follow_their_own_reports(anonymous):
+    """Issue 12 item 1: a citizen (and an inspector outside his grid) sees and lists what he filed."""
+    citizen = bearer(Actor(id="U-citizen-1", roles=frozenset({"citizen"})))
+    neighbour = bearer(Actor(id="U-citizen-2", roles=frozenset({"citizen"})))
+    r = anonymous.post("/api/v1/orders", json=body(), headers=citizen)
+    assert r.status_code == 201, r.text
+    oid = r.json()["id"]
+    other = anonymous.post("/api/v1/orders", json=body(reporter={"name": "王五", "phone": "13700002222"}),
+                           headers=neighbour).json()["id"]
+    got = anonymous.get(f"/api/v1/orders/{oid}", headers=citizen)
+    assert got.status_code == 200, got.text
+    assert got.json()["reporter"] == {"name": "李*", "phone": "139****1111"}
+    listed = anonymous.get("/api/v1/orders", headers=citizen)
+    assert listed.status_code == 200 and [o["id"] for o in listed.json()["items"]] == [oid]
+    assert "13700002222" not in listed.text and "王五" not in listed.text
+    assert anonymous.get(f"/api/v1/orders/{other}", headers=citizen).status_code == 404
+    # following is not acting
+    assert anonymous.post(f"/api/v1/orders/{oid}/cancel", json={"reason": "x"}, headers=citizen).status_code == 403
+
+    inspector = bearer(Actor(id="U-insp-1", roles=frozenset({"grid_inspector"}), grid="S01C001G01"))
+    lon, lat = cell_center(1, 1)  # S02C001G02, not his grid
+    r = anonymous.post("/api/v1/orders", json=body(source="proactive", channel="inspector", lon=lon, lat=lat,
+                                                   reporter=None), headers=inspector)
+    assert r.status_code == 201, r.text
+    assert r.json()["grid_code"] == "S02C001G02"
+    assert anonymous.get(f"/api/v1/orders/{r.json()['id']}", headers=inspector).status_code == 200
+    ids = [o["id"] for o in anonymous.get("/api/v1/orders", headers=inspector).json()["items"]]
+    assert r.json()["id"] in ids

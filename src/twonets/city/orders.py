@@ -140,7 +140,8 @@ def create_order(session: Session, actor: Actor, data: OrderCreate, at: datetime
         community_code=place.community_code if place else None,
         grid_code=place.grid_code if place else None,
         lon=data.lon, lat=data.lat, address=data.address, photos=list(data.photos),
-        reporter_id=reporter_id, external_ref=data.external_ref,
+        reporter_id=reporter_id, reporter_account=None if actor.has("system") else actor.id,
+        external_ref=data.external_ref,
         limit_clock=limit.clock, limit_seconds=limit.seconds,
     )
     state = lifecycle.apply(None, created)
