@@ -123,6 +123,37 @@ def test_review_flow_over_http(engine):
     assert c.get("/api/v1/services/stats", params={"since": "0001-01-01"}).status_code == 422
 
 
+def test_application_allowed_actions_are_the_callers_own(engine):
+    """Issue 12 item 3: no `issue` (no endpoint) on an approved application without a licence;
+    the applicant is not offered the reviewer's actions, nor the reviewer the applicant's."""
+    seeded(engine)
+    c = client_for(engine)
+    wang = bearer(citizen(engine, "new_mother"))
+    r = c.post("/api/v1/applications", headers=wang, json={"matter": "YIBAO-001", "consent": True, "submit": True,
+                                                        "form": {"bank_account": "6222020200112233445"}})
+    assert r.status_code == 201, r.text
+    app = r.json()
+    assert app["state"] == "approved" and app["licence"] is None
+    assert app["allowed_actions"] == ["rate"]
+    assert c.post(f"/api/v1/applications/{app['id']}/rating", headers=wang, json={"level": 5}).status_code == 201
+    assert c.get(f"/api/v1/applications/{app['id']}", headers=wang).json()["allowed_actions"] == []
+
+    agent = bearer(company_agent(engine))
+    rev = bearer(staff("reviewer", "lvhua"))
+    draft = c.post("/api/v1/applications", headers=agent, json={
+        "matter": "LVHUA-001", "consent": True, "form": {"address": "南京东路100号", "width_m": 4, "height_m": 1.2},
+    }).json()
+    assert draft["allowed_actions"] == ["update_form", "upload", "submit", "withdraw"]
+    c.post(f"/api/v1/applications/{draft['id']}/materials/design", headers=agent,
+           json={"filename": "design.png", "content_base64": base64.b64encode(b"\x89PNG...").decode()})
+    sent = c.post(f"/api/v1/applications/{draft['id']}/submit", headers=agent, json={}).json()
+    assert sent["state"] == "in_review" and sent["allowed_actions"] == ["withdraw"]
+    seen = c.get(f"/api/v1/applications/{draft['id']}", headers=rev).json()
+    assert seen["allowed_actions"] == ["approve", "reject", "request_supplement"]
+    assert [i["id"] for i in c.get("/api/v1/applications", headers=agent).json()["items"]] == [draft["id"]]
+    assert c.get("/api/v1/applications", headers=agent).json()["items"][0]["allowed_actions"] == ["withdraw"]
+
+
 def test_presented_credentials_of_any_shape_never_break_verification(engine):
     seeded(engine)
     c = client_for(engine)

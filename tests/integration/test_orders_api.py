@@ -283,3 +283,23 @@ def test_reporters_follow_their_own_reports(anonymous):
     assert anonymous.get(f"/api/v1/orders/{r.json()['id']}", headers=inspector).status_code == 200
     ids = [o["id"] for o in anonymous.get("/api/v1/orders", headers=inspector).json()["items"]]
     assert r.json()["id"] in ids
+
+
+def test_allowed_actions_are_the_callers_own(anonymous):
+    """Issue 12 item 3: a handler is offered only what his role may do; each offered action works."""
+    oid = anonymous.post("/api/v1/orders", json=body(), headers=bearer(DESK)).json()["id"]  # → lvhua
+    desk = anonymous.get(f"/api/v1/orders/{oid}", headers=bearer(DESK)).json()["allowed_actions"]
+    assert {"reassign", "escalate", "merge", "cancel"} <= set(desk)
+    lvhua = bearer(Actor(id="h1", roles=frozenset({"department_handler"}), department="lvhua"))
+    offered = anonymous.get(f"/api/v1/orders/{oid}", headers=lvhua).json()["allowed_actions"]
+    assert sorted(offered) == ["accept", "return", "suspend"]
+    listed = anonymous.get("/api/v1/orders", headers=lvhua).json()["items"][0]["allowed_actions"]
+    assert listed == offered
+    for action in ("reassign", "escalate", "merge", "cancel"):  # not offered, and indeed refused
+        assert anonymous.post(f"/api/v1/orders/{oid}/{action}", json={"reason": "x"}, headers=lvhua).status_code == 403
+    r = anonymous.post(f"/api/v1/orders/{oid}/accept", json={}, headers=lvhua)
+    assert r.status_code == 200 and sorted(r.json()["allowed_actions"]) == ["resolve", "return", "start", "suspend"]
+    citizen = bearer(Actor(id="U-c9", roles=frozenset({"citizen"})))
+    mine = anonymous.post("/api/v1/orders", json=body(), headers=citizen).json()
+    assert mine["allowed_actions"] == []
+    assert anonymous.get(f"/api/v1/orders/{mine['id']}", headers=citizen).json()["allowed_actions"] == []

@@ -159,7 +159,7 @@ def create_order(session: Session, actor: Actor, data: OrderCreate, at: datetime
     for e in events:
         queue_event(session, OrderChanged(state.public_id, e.action, e.to_status, state.department,
                                             e.at.isoformat(), state.source, state.category))
-    return _to_order(state, data.reporter if reporter_id else None, masked=True)
+    return _to_order(state, data.reporter if reporter_id else None, masked=True, actor=actor)
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -188,7 +188,9 @@ _LISTED = [work_order.c[name] for name in (*_SAME, "id", "public_id", "photos", 
 
 
 def _to_order(s: "OrderState | Row", rep: Reporter | None, masked: bool = True,
-              timeline: list[OrderEvent] | None = None) -> Order:
+              timeline: list[OrderEvent] | None = None, actor: Actor | None = None) -> Order:
+    """The order as `actor` sees it: `allowed_actions` are those the state allows and the actor may
+    take now (all of them when no actor is given: the system's view)."""
     m = s._mapping if isinstance(s, Row) else vars(s)  # one dict lookup per field, not an attribute walk
     working, calendar_s = m["resolution_working_s"], m["resolution_s"]
     data = {k: m[k] for k in _SAME}
@@ -197,9 +199,14 @@ def _to_order(s: "OrderState | Row", rep: Reporter | None, masked: bool = True,
         reporter=_mask(rep) if masked else (ReporterView(**rep.model_dump()) if rep else None),
         resolution_working_days=None if working is None else round(working / calendar.DAY, 4),
         resolution_calendar_days=None if calendar_s is None else round(calendar_s / calendar.DAY, 4),
-        allowed_actions=list(lifecycle.allowed_for(m["status"], m["source"])), timeline=timeline,
+        allowed_actions=_allowed(actor, m), timeline=timeline,
     )
     return Order.model_validate(data)
+
+
+def _allowed(actor: Actor | None, m) -> list[str]:
+    actions = lifecycle.allowed_for(m["status"], m["source"])
+    return list(actions) if actor is None else scope.permitted(actor, m["department"], m["grid_code"], actions)
 
 
 def _reporters(session: Session, ids_: Iterable[int | None]) -> dict[int, Reporter]:
@@ -221,7 +228,7 @@ def get_order(session: Session, actor: Actor, public_id: str) -> Order:
         for r in session.execute(select(work_order_event).where(work_order_event.c.order_id == row.id)
                                  .order_by(work_order_event.c.seq)).all()
     ]
-    return _to_order(state, _reporters(session, [row.reporter_id]).get(row.reporter_id), True, timeline)
+    return _to_order(state, _reporters(session, [row.reporter_id]).get(row.reporter_id), True, timeline, actor)
 
 
 LIST_FILTERS = ("source", "channel", "category", "severity", "status", "department", "street_code",
@@ -271,7 +278,7 @@ def list_orders(session: Session, actor: Actor, *, limit: int = 50, cursor: str 
     more = len(rows) > limit
     rows = rows[:limit]
     reps = _reporters(session, (r.reporter_id for r in rows))
-    items = [_to_order(r, reps.get(r.reporter_id)) for r in rows]  # a row reads like an OrderState
+    items = [_to_order(r, reps.get(r.reporter_id), actor=actor) for r in rows]  # a row reads like an OrderState
     return OrderPage(items=items, next=_cursor(rows[-1].id) if more and rows else None)
 
 
@@ -310,7 +317,7 @@ def transition(session: Session, actor: Actor, public_id: str, action: str, reas
     store.save(session, row.id, state, events, row.event_count + 1)
     if action == "resolve":
         _followers_resolve(session, state, at)
-    return _to_order(state, _reporters(session, [row.reporter_id]).get(row.reporter_id))
+    return _to_order(state, _reporters(session, [row.reporter_id]).get(row.reporter_id), actor=actor)
 
 
 def _followers_resolve(session: Session, master: OrderState, at: datetime) -> None:

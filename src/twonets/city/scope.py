@@ -34,16 +34,27 @@ def sees(actor: Actor, s: OrderState) -> bool:
     return False
 
 
+def _permits(actor: Actor, department: str | None, grid_code: str | None, action: str) -> bool:
+    if actor.has(*ALL_SCOPE):
+        return True
+    if actor.has("department_handler") and actor.department and department == actor.department \
+            and action in HANDLER_ACTIONS:
+        return True
+    if actor.has("grid_inspector") and actor.grid and grid_code == actor.grid and action in INSPECTOR_ACTIONS:
+        return True
+    return False
+
+
 def may(actor: Actor, s: OrderState, action: str) -> None:
     if not sees(actor, s):
         raise NotFound(f"No work order {s.public_id}.")
-    if actor.has(*ALL_SCOPE):
-        return
-    if actor.has("department_handler") and s.department == actor.department and action in HANDLER_ACTIONS:
-        return
-    if actor.has("grid_inspector") and s.grid_code == actor.grid and action in INSPECTOR_ACTIONS:
-        return
-    raise Forbidden(f"Your role may not {action} this order.")
+    if not _permits(actor, s.department, s.grid_code, action):
+        raise Forbidden(f"Your role may not {action} this order.")
+
+
+def permitted(actor: Actor, department: str | None, grid_code: str | None, actions) -> list[str]:
+    """Of the actions the order's state allows, those this actor may take (the rule of `may`)."""
+    return [a for a in actions if _permits(actor, department, grid_code, a)]
 
 
 def scope_filter(actor: Actor):
