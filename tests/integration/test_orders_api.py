@@ -303,3 +303,20 @@ def test_allowed_actions_are_the_callers_own(anonymous):
     mine = anonymous.post("/api/v1/orders", json=body(), headers=citizen).json()
     assert mine["allowed_actions"] == []
     assert anonymous.get(f"/api/v1/orders/{mine['id']}", headers=citizen).json()["allowed_actions"] == []
+
+
+@pytest.mark.parametrize("purpose, status", [("回访", 200), ("核验", 200), ("call", 200), ("看", 422),
+                                             ("abc", 422), ("....", 422), ("？？！！", 422)])
+def test_a_short_chinese_purpose_is_a_purpose(anonymous, purpose, status):
+    """Issue 12 item 9: meaningful text counts (2 CJK characters or 4 letters), not characters."""
+    from twonets.core.db import unit_of_work
+    from twonets.data.catalogue import sync_definitions
+
+    with unit_of_work(anonymous.app.state.engine) as s:
+        sync_definitions(s)
+    desk = bearer(Actor(id="desk-1", roles=frozenset({"dispatcher"}), department="dispatch"))
+    oid = anonymous.post("/api/v1/orders", json=body(), headers=desk).json()["id"]
+    r = anonymous.get(f"/api/v1/orders/{oid}/reporter", params={"purpose": purpose}, headers=desk)
+    assert r.status_code == status, r.text
+    if status == 422:
+        assert r.json()["errors"][0]["field"] == "purpose"

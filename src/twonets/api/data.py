@@ -293,10 +293,14 @@ class ReadIn(BaseModel):
 @router.post("/access/read", tags=["access"])
 def read(body: ReadIn, actor: Actor = Depends(staff_with_department), session: Session = Depends(get_session)) -> dict[str, Any]:
     """Read shared records: checked against the grant, minimised, masked, and recorded."""
-    result = access.read_records(
-        session, actor, body.dataset, body.purpose, subject_ids=body.subject_ids, filters=body.filters,
-        fields=body.fields, unmasked=body.unmasked, matter=body.matter, limit=body.limit,
-    )
+    try:
+        result = access.read_records(
+            session, actor, body.dataset, body.purpose, subject_ids=body.subject_ids, filters=body.filters,
+            fields=body.fields, unmasked=body.unmasked, matter=body.matter, limit=body.limit,
+        )
+    except access.PurposeMismatch:
+        session.commit()  # keep the audit entry of the refusal
+        raise
     return result.as_dict()
 
 

@@ -19,10 +19,12 @@ from twonets.core.calendar import local_date
 from twonets.data import access
 from twonets.govservices.models import Matter
 from twonets.core.errors import Forbidden
-from twonets.govservices.registries import ensure_grants, platform_actor
+from twonets.govservices.registries import GRANT_PURPOSE, ensure_grants, platform_actor
 
-PURPOSE = "一网通办预填 once-only prefill"
-PROACTIVE = "免申即享 benefit without application"
+# Each read states the purpose the matters' grants were given for (the access service checks it),
+# then its particulars: the application and the consent, or the benefit and its legal basis.
+PURPOSE = f"{GRANT_PURPOSE} — 一网通办预填 once-only prefill"
+PROACTIVE = f"{GRANT_PURPOSE} — 免申即享 benefit without application"
 
 
 def consent_text(application_id: str, consent_at: datetime) -> str:
