@@ -168,3 +168,32 @@ def test_presented_credentials_of_any_shape_never_break_verification(engine):
         r = c.post("/api/v1/licences/verify", json=body)
         assert r.status_code == 200 and r.json()["valid"] is False, r.text
     assert c.post("/api/v1/licences/verify", json={"id": "x"}).status_code == 422
+
+
+def test_form_fields_are_bounded_and_unknown_ones_refused(engine):
+    """Issue 12 item 10: no 1 MB echo in the error body; an unknown field is named, never issued on."""
+    seeded(engine)
+    c = client_for(engine)
+    zhao = bearer(citizen(engine, "new_parent"))
+    good = {"business_name": "赵记小吃", "scope": "catering", "address": "豫园路1号"}
+    huge = "路" * 1_000_000
+    r = c.post("/api/v1/applications", headers=zhao, json={
+        "matter": "SHICHANG-001", "consent": True, "submit": True, "form": {**good, "address": huge}})
+    assert r.status_code == 422, r.text[:300]
+    assert len(r.content) < 5_000
+    assert [e["field"] for e in r.json()["errors"]] == ["form.address"]
+    r = c.post("/api/v1/applications", headers=zhao, json={
+        "matter": "SHICHANG-001", "consent": True, "submit": True, "form": {**good, "foo": "bar"}})
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"] == [{"field": "form.foo", "message": "unknown field"}]
+    assert c.get("/api/v1/applications", headers=zhao).json()["items"] == []  # nothing started, no licence
+    # a draft refuses them too, and a pattern error quotes at most ~200 characters of the input
+    draft = c.post("/api/v1/applications", headers=zhao, json={"matter": "SHICHANG-001", "consent": True}).json()
+    r = c.patch(f"/api/v1/applications/{draft['id']}", headers=zhao, json={"form": {"foo": 1}})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "form.foo"
+    r = c.patch(f"/api/v1/applications/{draft['id']}", headers=zhao, json={"form": {"scope": "x" * 100_000}})
+    assert r.status_code == 422 and len(r.content) < 5_000
+    r = c.post(f"/api/v1/applications/{draft['id']}/submit", headers=zhao, json={"form": {**good, "bar": 2}})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "form.bar"
+    ok = c.post(f"/api/v1/applications/{draft['id']}/submit", headers=zhao, json={"form": good})
+    assert ok.status_code == 200 and ok.json()["state"] == "licence_issued", ok.text

@@ -29,6 +29,7 @@ from twonets.core.ids import next_id
 from twonets.data import audit, identity
 from twonets.govservices import decisions, lifecycle, licences, matters, prefill, rules
 from twonets.govservices.forms import check_complete as _check_complete
+from twonets.govservices.forms import check_shape as _check_shape
 from twonets.govservices.lifecycle import AppState, Event
 from twonets.govservices.events import ApplicationChanged
 from twonets.govservices.models import Matter
@@ -261,6 +262,7 @@ def start(
             "consent to the use of your data held by the government (once-only prefill) is required",
             errors=[{"field": "consent", "message": "must be true"}],
         )
+    _check_shape(matter, form or {})
     public_id = next_id(session, "AP", at)
     filled = prefill.gather(session, matter, subject, purpose=prefill.consent_text(public_id, at), at=at)
     values = {k: v["value"] for k, v in filled["fields"].items()}
@@ -323,6 +325,7 @@ def update_form(session: Session, actor: Actor, app_id: str, form: dict[str, Any
     row = get_row(session, actor, app_id)
     _may_act_as_applicant(session, actor, row)
     lifecycle.check(row.state, "update_form")
+    _check_shape(matters.get(session, row.matter), form)
     merged = {**(row.form or {}), **form}
     return _app(_record(session, row, Event("update_form", at, actor.label, None, {"fields": sorted(form)}), values={"form": merged}))
 
