@@ -197,3 +197,16 @@ def test_form_fields_are_bounded_and_unknown_ones_refused(engine):
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "form.bar"
     ok = c.post(f"/api/v1/applications/{draft['id']}/submit", headers=zhao, json={"form": good})
     assert ok.status_code == 200 and ok.json()["state"] == "licence_issued", ok.text
+
+
+def test_prefill_reads_only_the_fields_the_matter_uses(engine):
+    """Issue 12 item 6: minimum necessary — no address, street or household type for the elderly card."""
+    seeded(engine)
+    c = client_for(engine)
+    wang = bearer(citizen(engine, "elderly_local"))
+    r = c.post("/api/v1/applications", headers=wang, json={"matter": "MINZHENG-001", "consent": True, "submit": True})
+    assert r.status_code == 201 and r.json()["state"] == "licence_issued", r.text
+    read = {a["dataset"]: set(a["fields"]) for a in c.get("/api/v1/my-data/accesses", headers=wang).json()["items"]}
+    assert read["population"] == {"birth_date", "id_number", "name", "phone"}
+    assert read["households"] == {"household_id", "hukou_street"}
+    assert not {"address", "street", "household_type"} & set().union(*read.values())
