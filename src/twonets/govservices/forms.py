@@ -9,8 +9,8 @@ Limits the server adds to every matter's schema (where the schema says nothing i
 - an error message quotes at most `ECHO` characters of what was sent, so a huge value never comes
   back in the error body.
 
-The shape (unknown fields, lengths, types) is checked whenever a form is given (start, update,
-submit); whether it is complete (`required`) only on submit.
+Unknown fields and lengths are checked whenever a form is given (start, update); everything
+(types, patterns, `required`) on submit.
 """
 
 from __future__ import annotations
@@ -95,9 +95,14 @@ def _raise(errors: list[dict[str, str]], what: str) -> None:
         raise InvalidInput(f"{what}: {detail}", errors=errors)
 
 
+_BOUNDS = ("unknown field", "at most ")
+
+
 def check_shape(matter: Matter, form: dict[str, Any]) -> None:
-    """Unknown fields, over-long values and wrong types are refused at once, even in a draft."""
-    _raise(form_errors(matter, form, complete=False), "the form is not valid")
+    """Unknown fields and over-long values are refused at once, even in a draft (nothing
+    unbounded is stored); the other errors are reported, all together, on submit."""
+    errors = [e for e in form_errors(matter, form, complete=False) if e["message"].startswith(_BOUNDS)]
+    _raise(errors, "the form is not valid")
 
 
 def check_complete(matter: Matter, form: dict[str, Any], uploads: dict[str, Any]) -> None:
