@@ -17,7 +17,7 @@ from twonets.api.deps import get_session, idempotent
 from twonets.core.actor import Actor
 from twonets.core.calendar import utcnow
 from twonets.core.errors import InvalidInput
-from twonets.data import access, audit, catalogue, identity, sharing
+from twonets.data import access, audit, audit_view, catalogue, identity, sharing
 from twonets.data.catalogue import RecordIn
 from twonets.data.models import DatasetPatch, DatasetSpec
 
@@ -329,11 +329,13 @@ def list_audit(
     subject: str | None = Query(None, max_length=200),
     limit: int = Query(50, ge=1, le=500),
     cursor: int | None = Query(None, ge=1),
-    actor: Actor = Depends(auditor),
+    actor: Actor = Depends(require_roles("administrator", "data_officer")),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
-    """The audit log, newest first; `cursor` is the seq to continue below."""
-    entries = audit.list_entries(session, kind=kind, actor=actor_id, subject=subject, before=cursor, limit=limit + 1)
+    """The audit log, newest first; `cursor` is the seq to continue below. Administrators read
+    every entry; a data officer the access entries of the datasets their department owns."""
+    entries = audit_view.entries_for(session, actor, kind=kind, actor_id=actor_id, subject=subject, before=cursor,
+                                     limit=limit + 1)
     nxt = str(entries[limit - 1].seq) if len(entries) > limit else None
     return {"items": [e.as_dict() for e in entries[:limit]], "next": nxt}
 
