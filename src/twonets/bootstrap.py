@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from twonets import metrics
 from twonets.city import events as city_events
-from twonets.city import reference, reporters
+from twonets.city import areas_dataset, reference, reporters
 from twonets.city.sensing import definitions as sensing_definitions
 from twonets.city.sensing import tags
 from twonets.core import events
@@ -41,6 +41,14 @@ SOURCES: dict[str, access.Source] = {
     tags.DATASET: tags.records,
     "elicences": registries.licence_records,
     "applications": registries.application_records,
+    areas_dataset.DATASET: areas_dataset.records,
+}
+# ...and when their records last changed, for the catalogue's freshness (`data/sources.py`).
+LAST_UPDATED: dict[str, Any] = {
+    reporters.DATASET: reporters.last_updated,
+    tags.DATASET: tags.last_updated,
+    "elicences": registries.licences_updated,
+    "applications": registries.applications_updated,
 }
 
 
@@ -78,7 +86,7 @@ def start() -> None:
             return
         load_definitions()
         for code, source in SOURCES.items():
-            access.register_source(code, source)
+            access.register_source(code, source, LAST_UPDATED.get(code))
         for event_type, handlers in HANDLERS.items():
             for handler in handlers:
                 events.subscribe(event_type, handler)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from twonets.city import scope, store
@@ -39,6 +39,10 @@ def records(session: Session, ds: Dataset, subject_ids: Sequence[str] | None,
     rows = session.execute(q.order_by(work_order.c.id.desc()).limit(limit)).all()
     return [access.SourceRecord(r.order_id, r.order_id, dict(r._mapping)) for r in rows]
 
+
+def last_updated(session: Session):
+    """The latest change of any order: the dataset's freshness."""
+    return session.execute(select(func.max(work_order.c.updated_at))).scalar()
 
 
 def reporter_contact(session: Session, actor: Actor, public_id: str, purpose: str) -> tuple[ReporterView, int]:

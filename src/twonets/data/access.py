@@ -15,14 +15,14 @@ refusal is recorded in the audit chain (`read.refused`; adapters commit it). The
 department reading its own data needs no grant; its purpose is recorded all the same.
 
 Datasets whose records live elsewhere (work orders, applications…) plug in a source with
-`register_source(code, fn)`; the default source is the `data_record` table.
+`register_source(code, fn)` (`data/sources.py`); the default source is the `data_record` table.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from sqlalchemy import Connection, and_, bindparam, func, select
 from sqlalchemy.orm import Session
@@ -30,7 +30,8 @@ from sqlalchemy.orm import Session
 from twonets.core.actor import Actor
 from twonets.core.calendar import utcnow
 from twonets.core.errors import Forbidden, InvalidInput, NotFound
-from twonets.data import audit, catalogue
+from twonets.data import audit, catalogue, sources
+from twonets.data.sources import Source, SourceRecord  # noqa: F401  (part of the access API)
 from twonets.data.fastpath import Raw
 from twonets.data.masking import mask
 from twonets.data.purpose import check_purpose, purpose_matches
@@ -42,21 +43,7 @@ MAX_SUBJECTS = 200
 MAX_RECORDS = 1000
 
 
-@dataclass(frozen=True)
-class SourceRecord:
-    key: str
-    subject_id: str | None
-    data: Mapping[str, Any]
-
-
-# fn(session, dataset, subject_ids, filters, limit) -> list[SourceRecord]
-Source = Callable[[Session, Dataset, Sequence[str] | None, Mapping[str, str] | None, int], list[SourceRecord]]
-_sources: dict[str, Source] = {}
-
-
-def register_source(code: str, fn: Source) -> None:
-    """Serve dataset `code` from another package's tables instead of `data_record`."""
-    _sources[code] = fn
+register_source = sources.register_source  # the service API names it here too
 
 
 _BY_SUBJECTS = (
@@ -232,7 +219,7 @@ def read_records(
     if unmasked and not may_unmask:
         raise Forbidden(f"your grant on {ds.code} does not allow unmasked reads")
 
-    source = _sources.get(ds.code)
+    source = sources.source(ds.code)
     if source is None:
         rows = record_table_source(conn, ds, subject_ids or None, filters or None, limit)
     else:
