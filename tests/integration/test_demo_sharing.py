@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -10,8 +12,6 @@ from twonets.bootstrap import sync_definitions
 from twonets.core.calendar import utcnow
 from twonets.core.db import unit_of_work
 from twonets.demo.accounts import DEMO_PASSWORD, DEMO_USERS, seed_demo_users
-
-from datetime import timedelta
 
 
 @pytest.fixture

@@ -77,7 +77,7 @@ def form_errors(matter: Matter, form: dict[str, Any], *, complete: bool = True) 
                     if isinstance(e.instance, dict) and name not in e.instance:
                         errors.append({"field": prefix + name, "message": "required"})
         elif e.validator == "additionalProperties" and isinstance(e.instance, dict):
-            known = set((e.schema.get("properties") or {}))
+            known = set(e.schema.get("properties") or {})
             for name in sorted(set(e.instance) - known):
                 errors.append({"field": prefix + _short(name), "message": "unknown field"})
         elif e.validator == "maxLength":
