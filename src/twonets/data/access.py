@@ -44,6 +44,7 @@ MAX_RECORDS = 1000
 
 
 register_source = sources.register_source  # the service API names it here too
+_sources = sources._sources  # the registry itself (tests and bootstrap checks look at it)
 
 
 _BY_SUBJECTS = (
