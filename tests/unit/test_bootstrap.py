@@ -25,7 +25,7 @@ def test_importing_registers_nothing_and_start_wires_sources_and_handlers_once()
     out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True).stdout
     got = json.loads(out.strip().splitlines()[-1])
     assert got["before"] == [] and got["typed_before"] == 0
-    assert got["after"] == ["applications", "business_tags", "elicences", "work_orders"]
+    assert got["after"] == ["applications", "business_tags", "elicences", "spatial", "work_orders"]
     from twonets import bootstrap
 
     assert got["typed_after"] == sum(len(h) for h in bootstrap.HANDLERS.values()) > 0
