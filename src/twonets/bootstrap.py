@@ -43,6 +43,13 @@ SOURCES: dict[str, access.Source] = {
     "elicences": registries.licence_records,
     "applications": registries.application_records,
 }
+# ...and when their records last changed, for the catalogue's freshness (`data/sources.py`).
+LAST_UPDATED: dict[str, Any] = {
+    reporters.DATASET: reporters.last_updated,
+    tags.DATASET: tags.last_updated,
+    "elicences": registries.licences_updated,
+    "applications": registries.applications_updated,
+}
 
 
 # event class -> handlers, called after the outermost commit of the work that raised it
@@ -79,7 +86,7 @@ def start() -> None:
             return
         load_definitions()
         for code, source in SOURCES.items():
-            access.register_source(code, source)
+            access.register_source(code, source, LAST_UPDATED.get(code))
         for event_type, handlers in HANDLERS.items():
             for handler in handlers:
                 events.subscribe(event_type, handler)

@@ -236,9 +236,8 @@ def demo(days: int = typer.Option(30, min=1, max=400, help="days of orders to si
 
     A database that already holds orders is left alone with --if-empty, gets another set with
     --append, and is refused otherwise (a second run would silently double the orders)."""
-    from sqlalchemy import func, select
 
-    from twonets.city.tables import work_order
+    from twonets.city.orders import count_orders
     from twonets.core.db import unit_of_work, upgrade
     from twonets.demo.accounts import DEMO_PASSWORD, seed_demo_users
     from twonets.demo.orders import run_demo
@@ -247,7 +246,7 @@ def demo(days: int = typer.Option(30, min=1, max=400, help="days of orders to si
     upgrade(database_url)
     _require_keys(engine)
     with unit_of_work(engine) as session:
-        existing = session.execute(select(func.count()).select_from(work_order)).scalar_one()
+        existing = count_orders(session)
     if existing and not (if_empty or append):
         _fail(f"the database already holds {existing:,} work orders: add --append to add another set, "
               f"or --if-empty to leave it as it is")

@@ -311,3 +311,43 @@ def test_a_stale_dataset_is_flagged_until_its_owner_reports_an_update(engine):
     r = c.post("/api/v1/catalogue/spatial/updated", headers=guihua)
     assert r.status_code == 200 and r.json()["stale"] is False and r.json()["last_updated_at"]
     assert c.get("/api/v1/catalogue/spatial").json()["stale"] is False
+
+
+def test_a_read_must_state_a_granted_purpose(engine):
+    """Issue 12 item 5: a grant for one purpose does not serve a read for another; the refusal is audited."""
+    seed(engine)
+    c = client_for(engine)
+    mz, go = bearer(MINZHENG_HANDLER), bearer(GONGAN_OFFICER)
+    granted = "核验敬老卡持有人享受公园优惠（依据《上海市老年人权益保障条例》）"
+    req = c.post("/api/v1/sharing/requests", headers=mz, json={
+        "dataset": "population", "fields": ["person_id", "name"], "purpose": granted, "valid_until": _until()}).json()
+    assert c.post(f"/api/v1/sharing/requests/{req['id']}/approve", headers=go, json={"reason": "ok"}).status_code == 200
+    read = {"dataset": "population", "subject_ids": ["P1"]}
+    r = c.post("/api/v1/access/read", headers=mz, json={**read, "purpose": "随便看看"})
+    assert r.status_code == 403 and "随便看看" in r.json()["detail"] and "核验敬老卡" in r.json()["detail"]
+    assert r.json()["errors"][0]["field"] == "purpose"
+    log = c.get("/api/v1/audit?kind=access&limit=1", headers=bearer(ADMIN)).json()["items"][0]
+    assert log["action"] == "read.refused" and log["data"]["purpose"] == "随便看看"
+    assert log["data"]["reason"] == "purpose not granted"
+    # the granted purpose with the particulars of the case, spacing and punctuation aside
+    ok = c.post("/api/v1/access/read", headers=mz, json={**read, "purpose": "核验敬老卡持有人享受公园优惠 (依据 《上海市老年人权益保障条例》 ): 东门入园"})
+    assert ok.status_code == 200, ok.text
+    # or the legal basis the grant names
+    ok = c.post("/api/v1/access/read", headers=mz, json={**read, "purpose": "依据《上海市老年人权益保障条例》核对优待资格"})
+    assert ok.status_code == 200, ok.text
+    assert c.post("/api/v1/access/read", headers=mz, json={**read, "purpose": "核验低保资格"}).status_code == 403
+
+
+def test_a_two_character_chinese_purpose_is_enough_to_ask_and_read(engine):
+    """Issue 12 item 9: `核验` states a purpose for a share request and a read; punctuation does not."""
+    seed(engine)
+    c = client_for(engine)
+    mz, go = bearer(MINZHENG_HANDLER), bearer(GONGAN_OFFICER)
+    ask = {"dataset": "population", "fields": ["person_id"], "valid_until": _until()}
+    r = c.post("/api/v1/sharing/requests", headers=mz, json={**ask, "purpose": "。。。。"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "purpose"
+    r = c.post("/api/v1/sharing/requests", headers=mz, json={**ask, "purpose": "核验"})
+    assert r.status_code == 201, r.text
+    assert c.post(f"/api/v1/sharing/requests/{r.json()['id']}/approve", headers=go, json={"reason": "ok"}).status_code == 200
+    r = c.post("/api/v1/access/read", headers=mz, json={"dataset": "population", "subject_ids": ["P1"], "purpose": "核验"})
+    assert r.status_code == 200, r.text

@@ -105,7 +105,8 @@ def routes(ids: dict[str, str]) -> list[tuple[str, str, Callable[[str], Any], di
         ("POST", "/api/v1/access/read", lambda r: read, expect(403, handler=200, reviewer=200, owner_officer=200)),
         ("GET", "/api/v1/my-data/accesses", None, expect(403, citizen=200)),
         # audit
-        ("GET", "/api/v1/audit", None, expect(403, admin=200)),
+        # data officers read the access entries of their department's datasets (item 4 of issue 12)
+        ("GET", "/api/v1/audit", None, expect(403, admin=200, owner_officer=200, other_officer=200)),
         ("GET", "/api/v1/audit/verify", None, expect(403, admin=200)),
         ("POST", "/api/v1/audit/checkpoints", None, expect(403, admin=201)),
         # identity

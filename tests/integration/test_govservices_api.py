@@ -123,6 +123,37 @@ def test_review_flow_over_http(engine):
     assert c.get("/api/v1/services/stats", params={"since": "0001-01-01"}).status_code == 422
 
 
+def test_application_allowed_actions_are_the_callers_own(engine):
+    """Issue 12 item 3: no `issue` (no endpoint) on an approved application without a licence;
+    the applicant is not offered the reviewer's actions, nor the reviewer the applicant's."""
+    seeded(engine)
+    c = client_for(engine)
+    wang = bearer(citizen(engine, "new_mother"))
+    r = c.post("/api/v1/applications", headers=wang, json={"matter": "YIBAO-001", "consent": True, "submit": True,
+                                                        "form": {"bank_account": "6222020200112233445"}})
+    assert r.status_code == 201, r.text
+    app = r.json()
+    assert app["state"] == "approved" and app["licence"] is None
+    assert app["allowed_actions"] == ["rate"]
+    assert c.post(f"/api/v1/applications/{app['id']}/rating", headers=wang, json={"level": 5}).status_code == 201
+    assert c.get(f"/api/v1/applications/{app['id']}", headers=wang).json()["allowed_actions"] == []
+
+    agent = bearer(company_agent(engine))
+    rev = bearer(staff("reviewer", "lvhua"))
+    draft = c.post("/api/v1/applications", headers=agent, json={
+        "matter": "LVHUA-001", "consent": True, "form": {"address": "南京东路100号", "width_m": 4, "height_m": 1.2},
+    }).json()
+    assert draft["allowed_actions"] == ["update_form", "upload", "submit", "withdraw"]
+    c.post(f"/api/v1/applications/{draft['id']}/materials/design", headers=agent,
+           json={"filename": "design.png", "content_base64": base64.b64encode(b"\x89PNG...").decode()})
+    sent = c.post(f"/api/v1/applications/{draft['id']}/submit", headers=agent, json={}).json()
+    assert sent["state"] == "in_review" and sent["allowed_actions"] == ["withdraw"]
+    seen = c.get(f"/api/v1/applications/{draft['id']}", headers=rev).json()
+    assert seen["allowed_actions"] == ["approve", "reject", "request_supplement"]
+    assert [i["id"] for i in c.get("/api/v1/applications", headers=agent).json()["items"]] == [draft["id"]]
+    assert c.get("/api/v1/applications", headers=agent).json()["items"][0]["allowed_actions"] == ["withdraw"]
+
+
 def test_presented_credentials_of_any_shape_never_break_verification(engine):
     seeded(engine)
     c = client_for(engine)
@@ -137,3 +168,45 @@ def test_presented_credentials_of_any_shape_never_break_verification(engine):
         r = c.post("/api/v1/licences/verify", json=body)
         assert r.status_code == 200 and r.json()["valid"] is False, r.text
     assert c.post("/api/v1/licences/verify", json={"id": "x"}).status_code == 422
+
+
+def test_form_fields_are_bounded_and_unknown_ones_refused(engine):
+    """Issue 12 item 10: no 1 MB echo in the error body; an unknown field is named, never issued on."""
+    seeded(engine)
+    c = client_for(engine)
+    zhao = bearer(citizen(engine, "new_parent"))
+    good = {"business_name": "赵记小吃", "scope": "catering", "address": "豫园路1号"}
+    huge = "路" * 1_000_000
+    r = c.post("/api/v1/applications", headers=zhao, json={
+        "matter": "SHICHANG-001", "consent": True, "submit": True, "form": {**good, "address": huge}})
+    assert r.status_code == 422, r.text[:300]
+    assert len(r.content) < 5_000
+    assert [e["field"] for e in r.json()["errors"]] == ["form.address"]
+    r = c.post("/api/v1/applications", headers=zhao, json={
+        "matter": "SHICHANG-001", "consent": True, "submit": True, "form": {**good, "foo": "bar"}})
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"] == [{"field": "form.foo", "message": "unknown field"}]
+    assert c.get("/api/v1/applications", headers=zhao).json()["items"] == []  # nothing started, no licence
+    # a draft refuses them too, and a pattern error quotes at most ~200 characters of the input
+    draft = c.post("/api/v1/applications", headers=zhao, json={"matter": "SHICHANG-001", "consent": True}).json()
+    r = c.patch(f"/api/v1/applications/{draft['id']}", headers=zhao, json={"form": {"foo": 1}})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "form.foo"
+    r = c.patch(f"/api/v1/applications/{draft['id']}", headers=zhao, json={"form": {"scope": "x" * 100_000}})
+    assert r.status_code == 422 and len(r.content) < 5_000
+    r = c.post(f"/api/v1/applications/{draft['id']}/submit", headers=zhao, json={"form": {**good, "bar": 2}})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "form.bar"
+    ok = c.post(f"/api/v1/applications/{draft['id']}/submit", headers=zhao, json={"form": good})
+    assert ok.status_code == 200 and ok.json()["state"] == "licence_issued", ok.text
+
+
+def test_prefill_reads_only_the_fields_the_matter_uses(engine):
+    """Issue 12 item 6: minimum necessary — no address, street or household type for the elderly card."""
+    seeded(engine)
+    c = client_for(engine)
+    wang = bearer(citizen(engine, "elderly_local"))
+    r = c.post("/api/v1/applications", headers=wang, json={"matter": "MINZHENG-001", "consent": True, "submit": True})
+    assert r.status_code == 201 and r.json()["state"] == "licence_issued", r.text
+    read = {a["dataset"]: set(a["fields"]) for a in c.get("/api/v1/my-data/accesses", headers=wang).json()["items"]}
+    assert read["population"] == {"birth_date", "id_number", "name", "phone"}
+    assert read["households"] == {"household_id", "hukou_street"}
+    assert not {"address", "street", "household_type"} & set().union(*read.values())

@@ -203,7 +203,7 @@ def test_identity_and_scope_over_http(anonymous):
     assert anonymous.post(f"/api/v1/orders/{oid}/accept", json={}, headers=mine).status_code == 200
     assert [o["id"] for o in anonymous.get("/api/v1/orders", headers=mine).json()["items"]] == [oid]
     assert anonymous.get("/api/v1/orders", headers=other).json()["items"] == []
-    assert anonymous.get("/api/v1/orders", headers=citizen).status_code == 403
+    assert anonymous.get("/api/v1/orders", headers=citizen).json()["items"] == []  # none of his own yet
     r = anonymous.post("/api/v1/orders", json=body(source="auto", channel="sensor"), headers=citizen)
     assert r.status_code == 403
     assert anonymous.post("/api/v1/orders", json=body(), headers=citizen).status_code == 201
@@ -254,3 +254,70 @@ def test_a_point_outside_the_district_is_refused_unless_an_address_or_grid_names
     assert by_grid.status_code == 201 and by_grid.json()["street_code"] == "S02"
     by_address = api.post("/api/v1/orders", json=body(address="人民路 100 号", **beijing))
     assert by_address.status_code == 201
+
+
+def test_reporters_follow_their_own_reports(anonymous):
+    """Issue 12 item 1: a citizen (and an inspector outside his grid) sees and lists what he filed."""
+    citizen = bearer(Actor(id="U-citizen-1", roles=frozenset({"citizen"})))
+    neighbour = bearer(Actor(id="U-citizen-2", roles=frozenset({"citizen"})))
+    r = anonymous.post("/api/v1/orders", json=body(), headers=citizen)
+    assert r.status_code == 201, r.text
+    oid = r.json()["id"]
+    other = anonymous.post("/api/v1/orders", json=body(reporter={"name": "王五", "phone": "13700002222"}),
+                           headers=neighbour).json()["id"]
+    got = anonymous.get(f"/api/v1/orders/{oid}", headers=citizen)
+    assert got.status_code == 200, got.text
+    assert got.json()["reporter"] == {"name": "李*", "phone": "139****1111"}
+    listed = anonymous.get("/api/v1/orders", headers=citizen)
+    assert listed.status_code == 200 and [o["id"] for o in listed.json()["items"]] == [oid]
+    assert "13700002222" not in listed.text and "王五" not in listed.text
+    assert anonymous.get(f"/api/v1/orders/{other}", headers=citizen).status_code == 404
+    # following is not acting
+    assert anonymous.post(f"/api/v1/orders/{oid}/cancel", json={"reason": "x"}, headers=citizen).status_code == 403
+
+    inspector = bearer(Actor(id="U-insp-1", roles=frozenset({"grid_inspector"}), grid="S01C001G01"))
+    lon, lat = cell_center(1, 1)  # S02C001G02, not his grid
+    r = anonymous.post("/api/v1/orders", json=body(source="proactive", channel="inspector", lon=lon, lat=lat,
+                                                   reporter=None), headers=inspector)
+    assert r.status_code == 201, r.text
+    assert r.json()["grid_code"] == "S02C001G02"
+    assert anonymous.get(f"/api/v1/orders/{r.json()['id']}", headers=inspector).status_code == 200
+    ids = [o["id"] for o in anonymous.get("/api/v1/orders", headers=inspector).json()["items"]]
+    assert r.json()["id"] in ids
+
+
+def test_allowed_actions_are_the_callers_own(anonymous):
+    """Issue 12 item 3: a handler is offered only what his role may do; each offered action works."""
+    oid = anonymous.post("/api/v1/orders", json=body(), headers=bearer(DESK)).json()["id"]  # → lvhua
+    desk = anonymous.get(f"/api/v1/orders/{oid}", headers=bearer(DESK)).json()["allowed_actions"]
+    assert {"reassign", "escalate", "merge", "cancel"} <= set(desk)
+    lvhua = bearer(Actor(id="h1", roles=frozenset({"department_handler"}), department="lvhua"))
+    offered = anonymous.get(f"/api/v1/orders/{oid}", headers=lvhua).json()["allowed_actions"]
+    assert sorted(offered) == ["accept", "return", "suspend"]
+    listed = anonymous.get("/api/v1/orders", headers=lvhua).json()["items"][0]["allowed_actions"]
+    assert listed == offered
+    for action in ("reassign", "escalate", "merge", "cancel"):  # not offered, and indeed refused
+        assert anonymous.post(f"/api/v1/orders/{oid}/{action}", json={"reason": "x"}, headers=lvhua).status_code == 403
+    r = anonymous.post(f"/api/v1/orders/{oid}/accept", json={}, headers=lvhua)
+    assert r.status_code == 200 and sorted(r.json()["allowed_actions"]) == ["resolve", "return", "start", "suspend"]
+    citizen = bearer(Actor(id="U-c9", roles=frozenset({"citizen"})))
+    mine = anonymous.post("/api/v1/orders", json=body(), headers=citizen).json()
+    assert mine["allowed_actions"] == []
+    assert anonymous.get(f"/api/v1/orders/{mine['id']}", headers=citizen).json()["allowed_actions"] == []
+
+
+@pytest.mark.parametrize("purpose, status", [("回访", 200), ("核验", 200), ("call", 200), ("看", 422),
+                                             ("abc", 422), ("....", 422), ("？？！！", 422)])
+def test_a_short_chinese_purpose_is_a_purpose(anonymous, purpose, status):
+    """Issue 12 item 9: meaningful text counts (2 CJK characters or 4 letters), not characters."""
+    from twonets.core.db import unit_of_work
+    from twonets.data.catalogue import sync_definitions
+
+    with unit_of_work(anonymous.app.state.engine) as s:
+        sync_definitions(s)
+    desk = bearer(Actor(id="desk-1", roles=frozenset({"dispatcher"}), department="dispatch"))
+    oid = anonymous.post("/api/v1/orders", json=body(), headers=desk).json()["id"]
+    r = anonymous.get(f"/api/v1/orders/{oid}/reporter", params={"purpose": purpose}, headers=desk)
+    assert r.status_code == status, r.text
+    if status == 422:
+        assert r.json()["errors"][0]["field"] == "purpose"

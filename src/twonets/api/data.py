@@ -19,7 +19,7 @@ from twonets.core.actor import Actor
 from twonets.core.calendar import utcnow
 from twonets.core.config import settings
 from twonets.core.errors import InvalidInput
-from twonets.data import access, audit, catalogue, identity, sharing
+from twonets.data import access, audit, audit_view, catalogue, identity, sharing
 from twonets.data.catalogue import RecordIn
 from twonets.data.models import DatasetPatch, DatasetSpec
 
@@ -299,10 +299,14 @@ class ReadIn(BaseModel):
 @router.post("/access/read", tags=["access"])
 def read(body: ReadIn, actor: Actor = Depends(staff_with_department), session: Session = Depends(get_session)) -> dict[str, Any]:
     """Read shared records: checked against the grant, minimised, masked, and recorded."""
-    result = access.read_records(
-        session, actor, body.dataset, body.purpose, subject_ids=body.subject_ids, filters=body.filters,
-        fields=body.fields, unmasked=body.unmasked, matter=body.matter, limit=body.limit,
-    )
+    try:
+        result = access.read_records(
+            session, actor, body.dataset, body.purpose, subject_ids=body.subject_ids, filters=body.filters,
+            fields=body.fields, unmasked=body.unmasked, matter=body.matter, limit=body.limit,
+        )
+    except access.PurposeMismatch:
+        session.commit()  # keep the audit entry of the refusal
+        raise
     return result.as_dict()
 
 
@@ -333,12 +337,14 @@ def list_audit(
     subject: str | None = Query(None, max_length=200),
     limit: int = Query(50, ge=1, le=500),
     cursor: str | None = Query(None, max_length=pages.MAX_LENGTH, description="the `next` of the previous page"),
-    actor: Actor = Depends(auditor),
+    actor: Actor = Depends(require_roles("administrator", "data_officer")),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
-    """The audit log, newest first; `cursor` (the `next` of the previous page) continues below it."""
-    entries = audit.list_entries(session, kind=kind, actor=actor_id, subject=subject,
-                                 before=pages.decode_int(cursor, AUDIT_CURSOR), limit=limit + 1)
+    """The audit log, newest first; `cursor` (the `next` of the previous page) continues below it.
+    Administrators read every entry; a data officer the access entries of the datasets their
+    department owns."""
+    entries = audit_view.entries_for(session, actor, kind=kind, actor_id=actor_id, subject=subject,
+                                     before=pages.decode_int(cursor, AUDIT_CURSOR), limit=limit + 1)
     return {"items": [e.as_dict() for e in entries[:limit]],
             "next": pages.next_cursor(entries, limit, AUDIT_CURSOR, lambda e: e.seq)}
 

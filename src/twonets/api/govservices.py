@@ -113,6 +113,11 @@ class NoteIn(BaseModel):
     note: str = Field(min_length=1, max_length=2000)
 
 
+def _view(session: Session, actor: Actor, app: applications.Application) -> dict[str, Any]:
+    """An application as the caller sees it: `allowed_actions` are what the caller may do now."""
+    return app.as_dict(allowed=applications.actions_for(session, actor, app))
+
+
 @router.post("/applications", status_code=201)
 def start_application(body: StartIn, request: Request, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
     """Start an application (prefilled from government data with the applicant's consent);
@@ -122,7 +127,7 @@ def start_application(body: StartIn, request: Request, actor: Actor = Depends(cu
         app = applications.start(session, actor, body.matter, applicant_id=body.applicant_id, consent=body.consent, form=body.form)
         if body.submit:
             app = applications.submit(session, actor, app.id)
-        return 201, app.as_dict()
+        return 201, _view(session, actor, app)
 
     return idempotent(session, request, f"applications.start:{actor.id}", produce)
 
@@ -136,54 +141,54 @@ def my_applications(
 ) -> dict[str, Any]:
     """The caller's own applications (as applicant, or made at their hall window)."""
     items, nxt = applications.mine(session, actor, limit=limit, cursor=cursor)
-    return {"items": [a.as_dict() for a in items], "next": nxt}
+    return {"items": [_view(session, actor, a) for a in items], "next": nxt}
 
 
 @router.get("/applications/{app_id}")
 def get_application(app_id: str, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)) -> dict[str, Any]:
-    return applications.get(session, actor, app_id).as_dict()
+    return _view(session, actor, applications.get(session, actor, app_id))
 
 
 @router.patch("/applications/{app_id}")
 def update_application(app_id: str, body: FormIn, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)) -> dict[str, Any]:
-    return applications.update_form(session, actor, app_id, body.form).as_dict()
+    return _view(session, actor, applications.update_form(session, actor, app_id, body.form))
 
 
 @router.post("/applications/{app_id}/materials/{material}")
 def upload_material(app_id: str, material: str, body: UploadIn, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)) -> dict[str, Any]:
-    return applications.upload(session, actor, app_id, material, filename=body.filename, content_base64=body.content_base64).as_dict()
+    return _view(session, actor, applications.upload(session, actor, app_id, material, filename=body.filename, content_base64=body.content_base64))
 
 
 @router.post("/applications/{app_id}/submit")
 def submit_application(app_id: str, request: Request, body: FormIn | None = None, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
     form = body.form if body else None
     return idempotent(session, request, f"applications.submit:{app_id}",
-                      lambda: (200, applications.submit(session, actor, app_id, form=form).as_dict()))
+                      lambda: (200, _view(session, actor, applications.submit(session, actor, app_id, form=form))))
 
 
 @router.post("/applications/{app_id}/supplement")
 def supplement_application(app_id: str, body: FormIn | None = None, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)) -> dict[str, Any]:
-    return applications.supplement(session, actor, app_id, form=body.form if body else None).as_dict()
+    return _view(session, actor, applications.supplement(session, actor, app_id, form=body.form if body else None))
 
 
 @router.post("/applications/{app_id}/withdraw")
 def withdraw_application(app_id: str, body: ReasonIn | None = None, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)) -> dict[str, Any]:
-    return applications.withdraw(session, actor, app_id, reason=body.reason if body else None).as_dict()
+    return _view(session, actor, applications.withdraw(session, actor, app_id, reason=body.reason if body else None))
 
 
 @router.post("/applications/{app_id}/approve")
 def approve_application(app_id: str, body: ReasonIn | None = None, actor: Actor = Depends(reviewer), session: Session = Depends(get_session)) -> dict[str, Any]:
-    return review.review(session, actor, app_id, approve=True, reason=body.reason if body else "").as_dict()
+    return _view(session, actor, review.review(session, actor, app_id, approve=True, reason=body.reason if body else ""))
 
 
 @router.post("/applications/{app_id}/reject")
 def reject_application(app_id: str, body: ReasonIn, actor: Actor = Depends(reviewer), session: Session = Depends(get_session)) -> dict[str, Any]:
-    return review.review(session, actor, app_id, approve=False, reason=body.reason).as_dict()
+    return _view(session, actor, review.review(session, actor, app_id, approve=False, reason=body.reason))
 
 
 @router.post("/applications/{app_id}/request-supplement")
 def request_supplement(app_id: str, body: ReasonIn, actor: Actor = Depends(reviewer), session: Session = Depends(get_session)) -> dict[str, Any]:
-    return review.request_supplement(session, actor, app_id, reason=body.reason).as_dict()
+    return _view(session, actor, review.request_supplement(session, actor, app_id, reason=body.reason))
 
 
 @router.get("/applications/{app_id}/events")

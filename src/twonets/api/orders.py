@@ -64,7 +64,7 @@ def get_order(order_id: str, session: Session = Depends(get_session), actor: Act
 
 
 @router.get("/orders/{order_id}/reporter", summary="The reporter's contact in full, for a stated purpose (audited)")
-def reporter_contact(order_id: str, purpose: str = Query(min_length=4, max_length=200, description="why, e.g. 回访 callback"),
+def reporter_contact(order_id: str, purpose: str = Query(min_length=1, max_length=200, description="why, e.g. 回访 callback (at least 2 Chinese characters or 4 letters)"),
                      session: Session = Depends(get_session), actor: Actor = Depends(current_actor)) -> dict:
     contact, audit_seq = orders.reporter_contact(session, actor, order_id, purpose)
     return {"order_id": order_id, "name": contact.name, "phone": contact.phone, "audit_seq": audit_seq}

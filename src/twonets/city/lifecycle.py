@@ -89,6 +89,7 @@ class OrderState:
     address: str | None = None
     photos: list = field(default_factory=list)
     reporter_id: int | None = None
+    reporter_account: str | None = None  # the account that filed the order: it may follow it
     master_id: str | None = None
     external_ref: str | None = None
     escalation_level: int = 0
@@ -132,7 +133,7 @@ class Event:
 CREATE_FIELDS = (
     "public_id", "source", "channel", "category", "severity", "description", "department",
     "street_code", "community_code", "grid_code", "lon", "lat", "address", "photos",
-    "reporter_id", "external_ref", "limit_clock", "limit_seconds",
+    "reporter_id", "reporter_account", "external_ref", "limit_clock", "limit_seconds",
 )
 
 

@@ -301,3 +301,8 @@ def dataset_rows(session: Session, subject_ids: Sequence[str] | None, filters: M
     for name, value in (filters or {}).items():
         q = q.where(DATASET_COLUMNS[name] == str(value))
     return [dict(r._mapping) for r in session.execute(q.order_by(work_order.c.id.desc()).limit(limit)).all()]
+
+
+def last_change(session: Session):
+    """The latest change of any order (the `work_orders` dataset's freshness), or None."""
+    return session.execute(select(func.max(work_order.c.updated_at))).scalar()

@@ -117,7 +117,8 @@ def create_order(session: Session, actor: Actor, data: OrderCreate, at: datetime
         community_code=place.community_code if place else None,
         grid_code=place.grid_code if place else None,
         lon=data.lon, lat=data.lat, address=data.address, photos=list(data.photos),
-        reporter_id=reporter_id, external_ref=data.external_ref,
+        reporter_id=reporter_id, reporter_account=None if actor.has("system") else actor.id,
+        external_ref=data.external_ref,
         limit_clock=limit.clock, limit_seconds=limit.seconds,
     )
     state = lifecycle.apply(None, created)
@@ -131,7 +132,7 @@ def create_order(session: Session, actor: Actor, data: OrderCreate, at: datetime
         events.append(lifecycle.decide(state, "dispatch", at, "system", why, department=dept))
     state = lifecycle.apply(state, events[-1])
     repo.add(session, state, events)
-    return _to_order(state, data.reporter if reporter_id else None, masked=True)
+    return _to_order(state, data.reporter if reporter_id else None, masked=True, actor=actor)
 
 
 def open_or_attach_auto_order(session: Session, data: OrderCreate, at: datetime | None = None) -> tuple[str, bool]:
@@ -217,7 +218,9 @@ _SAME = ("source", "channel", "category", "severity", "status", "department", "s
 
 
 def _to_order(s: "OrderState | Row", rep: Reporter | None, masked: bool = True,
-              timeline: list[OrderEvent] | None = None) -> Order:
+              timeline: list[OrderEvent] | None = None, actor: Actor | None = None) -> Order:
+    """The order as `actor` sees it: `allowed_actions` are those the state allows and the actor may
+    take now (all of them when no actor is given: the system's view)."""
     m = s._mapping if isinstance(s, Row) else vars(s)  # one dict lookup per field, not an attribute walk
     working, calendar_s = m["resolution_working_s"], m["resolution_s"]
     data = {k: m[k] for k in _SAME}
@@ -226,9 +229,14 @@ def _to_order(s: "OrderState | Row", rep: Reporter | None, masked: bool = True,
         reporter=_mask(rep) if masked else (ReporterView(**rep.model_dump()) if rep else None),
         resolution_working_days=None if working is None else round(working / calendar.DAY, 4),
         resolution_calendar_days=None if calendar_s is None else round(calendar_s / calendar.DAY, 4),
-        allowed_actions=list(lifecycle.allowed_for(m["status"], m["source"])), timeline=timeline,
+        allowed_actions=_allowed(actor, m), timeline=timeline,
     )
     return Order.model_validate(data)
+
+
+def _allowed(actor: Actor | None, m) -> list[str]:
+    actions = lifecycle.allowed_for(m["status"], m["source"])
+    return list(actions) if actor is None else scope.permitted(actor, m["department"], m["grid_code"], actions)
 
 
 def _reporters(session: Session, ids_: Iterable[int | None]) -> dict[int, Reporter]:
@@ -245,7 +253,7 @@ def get_order(session: Session, actor: Actor, public_id: str) -> Order:
                    at=r.at, reason=r.reason, data=r.data)
         for r in repo.timeline(session, row.id)
     ]
-    return _to_order(state, _reporters(session, [row.reporter_id]).get(row.reporter_id), True, timeline)
+    return _to_order(state, _reporters(session, [row.reporter_id]).get(row.reporter_id), True, timeline, actor)
 
 
 LIST_FILTERS = repo.FILTERABLE
@@ -263,7 +271,7 @@ def list_orders(session: Session, actor: Actor, *, limit: int = 50, cursor: str 
     rows = repo.listing(session, visible=scope.visible(actor), filters=filters, created_from=created_from,
                         created_to=created_to, before_id=pages.decode_int(cursor, CURSOR), limit=limit + 1)
     reps = _reporters(session, (r.reporter_id for r in rows[:limit]))
-    items = [_to_order(r, reps.get(r.reporter_id)) for r in rows[:limit]]  # a row reads like an OrderState
+    items = [_to_order(r, reps.get(r.reporter_id), actor=actor) for r in rows[:limit]]  # a row reads like an OrderState
     return OrderPage(items=items, next=pages.next_cursor(rows, limit, CURSOR, lambda r: r.id))
 
 
@@ -292,7 +300,7 @@ def transition(session: Session, actor: Actor, public_id: str, action: str, reas
     state = events[-1][1]
     if action == "resolve":
         _followers_resolve(session, state, at)
-    return _to_order(state, _reporters(session, [row.reporter_id]).get(row.reporter_id))
+    return _to_order(state, _reporters(session, [row.reporter_id]).get(row.reporter_id), actor=actor)
 
 
 def _decide(session: Session, actor: Actor, state: OrderState, action: str, reason: str | None, at: datetime,

@@ -29,6 +29,10 @@ def records(session: Session, ds: Dataset, subject_ids: Sequence[str] | None,
             for r in repo.dataset_rows(session, subject_ids, filters, limit)]
 
 
+def last_updated(session: Session):
+    """The latest change of any order: the dataset's freshness."""
+    return repo.last_change(session)
+
 
 def reporter_contact(session: Session, actor: Actor, public_id: str, purpose: str) -> tuple[ReporterView, int]:
     """The reporter of an order, unmasked, for `purpose` (e.g. the callback). Returns the contact

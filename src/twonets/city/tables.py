@@ -108,6 +108,8 @@ work_order = Table(
     Column("description", Text, nullable=False),
     Column("photos", JSON, nullable=False),
     Column("reporter_id", ForeignKey("reporter.id"), nullable=True),
+    # The account that filed the order (a citizen, an inspector): it may follow its own reports.
+    Column("reporter_account", String(80), nullable=True),
     Column("master_id", String(40), nullable=True),
     Column("external_ref", String(200), nullable=True),
     Column("escalation_level", Integer, nullable=False),
@@ -147,6 +149,7 @@ work_order = Table(
     Index("ix_work_order_dup", "category", "status", "created_at"),
     Index("ix_work_order_department", "department", "created_at"),
     Index("ix_work_order_external", "external_ref"),
+    Index("ix_work_order_reporter_account", "reporter_account", "id"),
 )
 
 work_order_event = Table(

@@ -5,8 +5,17 @@ granted fields, masks personal fields unless an unmasked read is granted and ask
 records the access in the audit chain and in the per-subject access log that answers a
 citizen's "who used my data".
 
+**Purpose limitation.** A read under a grant states a meaningful purpose (`purpose.check_purpose`),
+and that purpose must match a purpose the grant was given for (`purpose.purpose_matches`): the
+read's purpose contains the granted purpose in full (compared without case, spaces or
+punctuation; the particulars of the case may be added, e.g. "核验敬老卡持有人享受公园优惠：东门入园"),
+or it cites the same law as the grant, a title in 《…》 named in the grant's purpose (its legal basis). "随便看看" matches
+nothing: the read is refused (`PurposeMismatch`, 403 naming the granted purposes) and the
+refusal is recorded in the audit chain (`read.refused`; adapters commit it). The owner
+department reading its own data needs no grant; its purpose is recorded all the same.
+
 Datasets whose records live elsewhere (work orders, applications…) plug in a source with
-`register_source(code, fn)`; the default source is the `data_record` table.
+`register_source(code, fn)` (`data/sources.py`); the default source is the `data_record` table.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ from twonets.core.errors import Forbidden, InvalidInput, NotFound
 from twonets.data import audit, catalogue
 from twonets.data.fastpath import Raw
 from twonets.data.masking import mask
+from twonets.data.purpose import check_purpose, purpose_matches
 from twonets.data.models import Dataset, _iso
 from twonets.data.sources import Source, SourceRecord, register_source, source_of  # noqa: F401  (part of the access API)
 from twonets.data.tables import data_access, data_dataset, data_grant, data_record
@@ -59,6 +69,7 @@ _DATASET_AND_GRANTS = (
         _G.c.public_id.label("grant_id"),
         _G.c.fields.label("grant_fields"),
         _G.c.unmasked.label("grant_unmasked"),
+        _G.c.purpose.label("grant_purpose"),
     )
     .select_from(
         data_dataset.outerjoin(
@@ -75,6 +86,11 @@ _DATASET_AND_GRANTS = (
     .where(data_dataset.c.code == bindparam("code"))
     .order_by(_G.c.public_id)
 )
+
+
+class PurposeMismatch(Forbidden):
+    """A read whose purpose matches none of the grants' purposes. The refusal is already in the
+    audit chain (in the caller's unit of work): an adapter commits before answering 403."""
 
 
 def record_table_source(
@@ -145,9 +161,7 @@ def read_records(
     at = at or utcnow()
     if not actor.has(*ACCESS_ROLES) or not actor.department:
         raise Forbidden("only department staff read shared data, on behalf of their department")
-    purpose = (purpose or "").strip()
-    if len(purpose) < 4:
-        raise InvalidInput("state the purpose of the read", errors=[{"field": "purpose", "message": "too short"}])
+    purpose = check_purpose(purpose)
     subject_ids = [str(s) for s in (subject_ids or [])]
     filters = {str(k): v for k, v in (filters or {}).items()}
     if not subject_ids and not filters:
@@ -165,6 +179,7 @@ def read_records(
         raise NotFound(f"no dataset {dataset!r} in the catalogue")
     ds = catalogue.dataset_from_row(session, rows[0])
     grants = [(r.grant_id, list(r.grant_fields), bool(r.grant_unmasked)) for r in rows if r.grant_id is not None]
+    purposes = {r.grant_id: r.grant_purpose for r in rows if r.grant_id is not None}
     fmap = ds.field_map()
     wanted = list(fields) if fields else None
     if wanted is not None:
@@ -188,6 +203,8 @@ def read_records(
     else:
         if not grants:
             raise Forbidden(f"your department holds no active grant on {ds.code}; request it first")
+        grants = [g for g in grants if purpose_matches(purpose, purposes[g[0]])] or _refuse_purpose(
+            conn, actor, ds.code, purpose, matter, purposes, at)
         allowed = set().union(*(set(g[1]) for g in grants))
         need = set(wanted or allowed) | set(filters)
         covering = [g for g in grants if need <= set(g[1])] or grants
@@ -262,6 +279,21 @@ def read_records(
         finally:
             raw.close()
     return ReadResult(ds.code, list(wanted), masked_fields, bool(unmasked), out, entry.seq, grant_ids)
+
+
+def _refuse_purpose(conn, actor: Actor, dataset: str, purpose: str, matter: str | None,
+                    purposes: dict[str, str], at: datetime) -> list:
+    granted = sorted(set(purposes.values()))
+    audit.append(conn, "access", actor, "read.refused", dataset, {
+        "department": actor.department, "purpose": purpose, "matter": matter, "reason": "purpose not granted",
+        "grants": sorted(purposes), "granted_purposes": granted,
+    }, at=at)
+    shown = "; ".join(f"“{p[:200]}”" for p in granted)
+    raise PurposeMismatch(
+        f"the purpose “{purpose[:200]}” is not one your department's grant on {dataset} was given for; "
+        f"state the granted purpose ({shown}) or its legal basis, or request a grant for this purpose",
+        errors=[{"field": "purpose", "message": "not a granted purpose"}],
+    )
 
 
 # --- who used my data ---------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import String, bindparam, cast, delete, insert, or_, select, update
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 from twonets.core.actor import Actor
 from twonets.core.calendar import utcnow
 from twonets.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from twonets.data import audit
+from twonets.data import audit, sources
 from twonets.data.models import DataField, Dataset, DatasetPatch, DatasetSpec
 from twonets.data.tables import data_dataset, data_field
 
@@ -97,12 +98,18 @@ def dataset_from_row(session: Session, row) -> Dataset:
     return _dataset(row, fields)
 
 
+def _fresh(session: Session, ds: Dataset) -> Dataset:
+    """The entry with its freshness taken from its source's tables where they live elsewhere."""
+    at = sources.last_updated(session, ds.code, ds.last_updated_at)
+    return ds if at == ds.last_updated_at else replace(ds, last_updated_at=at)
+
+
 def get(session: Session, actor: Actor | None, code: str) -> Dataset:
     """A catalogue entry as `actor` may see it: staff see every entry, others only open data."""
     ds = load(session, code)
     if not ds.open_data and not is_staff(actor):
         raise NotFound(f"no dataset {code!r} in the catalogue")
-    return ds
+    return _fresh(session, ds)
 
 
 def search(
@@ -147,7 +154,7 @@ def search(
         stmt = stmt.where(data_dataset.c.code > cursor)
     rows = list(session.execute(stmt))
     fields = _fields_of(session, [r.id for r in rows])
-    items = [_dataset(r, fields.get(r.id, ())) for r in rows]
+    items = [_fresh(session, _dataset(r, fields.get(r.id, ()))) for r in rows]
     if stale is not None:
         items = [d for d in items if d.is_stale(now) == stale]
     page = items[:limit]

@@ -39,7 +39,12 @@ def open_columns(ds: Dataset) -> list[tuple[DataField, Callable[[Any], Any]]]:
     return out
 
 
+MAX_SOURCE_ROWS = 1_000_000
+
+
 def open_rows(session: Session, code: str, batch: int = 2000) -> tuple[Dataset, list[str], Iterator[list[Any]]]:
+    """The open columns and rows of `code`: from `data_record`, or from the tables of the package
+    that serves the dataset (`sources`), e.g. the spatial units."""
     ds = load(session, code)
     if not ds.open_data:
         raise NotFound(f"dataset {code!r} is not open data")
@@ -54,6 +59,10 @@ def open_rows(session: Session, code: str, batch: int = 2000) -> tuple[Dataset, 
         return ds, [f.name for f, _ in cols], sourced()
 
     def rows() -> Iterator[list[Any]]:
+        if source is not None:
+            for r in source(session, ds, None, None, MAX_SOURCE_ROWS):
+                yield [fn((r.data or {}).get(f.name)) for f, fn in cols]
+            return
         stmt = (
             select(data_record.c.data)
             .where(data_record.c.dataset_id == ds.id)

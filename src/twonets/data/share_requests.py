@@ -16,6 +16,7 @@ from twonets.core.ids import next_id
 from twonets.data import audit, catalogue
 from twonets.data.grants import _involved, end_grants
 from twonets.data.models import Dataset, _iso
+from twonets.data.purpose import check_purpose
 from twonets.data.tables import data_dataset, data_grant, data_share_request
 
 REQUEST_ROLES = frozenset({"department_handler", "data_officer"})
@@ -173,9 +174,7 @@ def request_share(
     if ds.sharing_class == "not_shared":
         raise Conflict(f"dataset {dataset} is not shared with other departments")
     chosen = _check_fields(ds, fields)
-    purpose = (purpose or "").strip()
-    if len(purpose) < 4:
-        raise InvalidInput("state the purpose of the request", errors=[{"field": "purpose", "message": "too short"}])
+    purpose = check_purpose(purpose)
     valid_from = valid_from or at
     if valid_from.tzinfo is None or valid_until.tzinfo is None:
         raise InvalidInput("times must carry a time zone", errors=[{"field": "valid_until", "message": "naive datetime"}])

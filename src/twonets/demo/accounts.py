@@ -22,6 +22,11 @@ DEMO_USERS = [
     dict(username="citizen", roles=["citizen"], subject_id="P900001"),
     dict(username="parent", roles=["citizen"], subject_id="P900003"),
 ]
+# A data officer for every department that owns a catalogue dataset (shuju's is `officer`), so
+# that each sharing request has someone to decide it: `officer.<department>`.
+OWNER_DEPARTMENTS = ("gongan", "shichang", "guihua", "dispatch", "minzheng", "weijian", "renshe", "gongjijin",
+                     "shuiwuju", "jiaoyu", "jiaojing")
+DEMO_USERS += [dict(username=f"officer.{d}", roles=["data_officer"], department=d) for d in OWNER_DEPARTMENTS]
 
 
 def seed_demo_users(session: Session) -> list[str]:

@@ -30,6 +30,7 @@ from twonets.data import audit, identity
 from twonets.govservices import decisions, licences, lifecycle, matters, prefill, rules
 from twonets.govservices.events import ApplicationChanged
 from twonets.govservices.forms import check_complete as _check_complete
+from twonets.govservices.forms import check_shape as _check_shape
 from twonets.govservices.lifecycle import AppState, Event
 from twonets.govservices.models import Matter
 from twonets.govservices.tables import svc_application, svc_application_event
@@ -56,8 +57,11 @@ class Application:
     decision: dict[str, Any] | None
     created_at: datetime
     state: AppState
+    account: str | None = None  # the applicant's account, for online applications
 
-    def as_dict(self, now: datetime | None = None) -> dict[str, Any]:
+    def as_dict(self, now: datetime | None = None, allowed: list[str] | None = None) -> dict[str, Any]:
+        """The application as JSON. `allowed_actions` is `allowed` (what the caller may do now,
+        from `actions_for`), else the actions people take in this state, by their endpoint names."""
         s = self.state
         ts = lambda v: audit.ts(v) if v else None  # noqa: E731
         return {
@@ -69,7 +73,7 @@ class Application:
             "channel": self.channel,
             "staff": self.staff,
             "state": s.state,
-            "allowed_actions": lifecycle.allowed_actions(s.state),
+            "allowed_actions": allowed if allowed is not None else _endpoint_names(lifecycle.allowed_actions(s.state)),
             "form": self.form,
             "prefilled": {"fields": self.prefill.get("fields", {}), "materials": self.prefill.get("materials", {})},
             "uploads": self.materials,
@@ -102,8 +106,41 @@ def _app(row) -> Application:
     return Application(
         row.public_id, row.matter, row.department, row.applicant_kind, row.applicant_id, row.channel, row.staff,
         dict(row.form or {}), dict(row.prefill or {}), dict(row.materials or {}), row.uploads, row.decision,
-        row.created_at, _state(row),
+        row.created_at, _state(row), row.account,
     )
+
+
+# Lifecycle actions as a person takes them (their endpoints); `route` and `issue` are the system's.
+_ENDPOINTS = {"decide": ("approve", "reject"), "route": (), "issue": ()}
+APPLICANT_ACTIONS = frozenset({"update_form", "upload", "submit", "supplement", "withdraw", "rate"})
+REVIEWER_ACTIONS = frozenset({"decide", "request_supplement"})
+
+
+def _endpoint_names(actions: list[str]) -> list[str]:
+    return [name for a in actions for name in _ENDPOINTS.get(a, (a,))]
+
+
+def actions_for(session: Session, actor: Actor, app: Application) -> list[str]:
+    """What `actor` may do to `app` now, by endpoint name: the state's actions that the caller's
+    part allows — the applicant (or the hall staff acting for them) fills in, submits, answers a
+    supplement request, withdraws and rates once; a reviewer of the matter's department approves,
+    rejects or asks for a supplement. Nobody is offered the system's `route` and `issue`."""
+    row = SimpleNamespace(account=app.account, applicant_id=app.applicant_id, staff=app.staff, channel=app.channel)
+    applicant = _is_applicant(session, actor, row) or actor.id == app.staff \
+        or (app.channel == "hall" and actor.has(*HALL_ROLES))
+    rates = _is_applicant(session, actor, row) or actor.id == app.staff
+    reviews = actor.has("system") or (actor.has("reviewer") and actor.department == app.department)
+    out = []
+    for a in lifecycle.allowed_actions(app.state.state):
+        if a == "rate":
+            ok = rates and app.state.rating is None
+        elif a in APPLICANT_ACTIONS:
+            ok = applicant
+        else:
+            ok = a in REVIEWER_ACTIONS and reviews
+        if ok:
+            out.append(a)
+    return _endpoint_names(out)
 
 
 _BY_ID = select(svc_application).where(svc_application.c.public_id == bindparam("app_id"))
@@ -234,6 +271,7 @@ def start(
             "consent to the use of your data held by the government (once-only prefill) is required",
             errors=[{"field": "consent", "message": "must be true"}],
         )
+    _check_shape(matter, form or {})
     public_id = next_id(session, "AP", at)
     filled = prefill.gather(session, matter, subject, purpose=prefill.consent_text(public_id, at), at=at)
     values = {k: v["value"] for k, v in filled["fields"].items()}
@@ -296,6 +334,7 @@ def update_form(session: Session, actor: Actor, app_id: str, form: dict[str, Any
     row = get_row(session, actor, app_id)
     _may_act_as_applicant(session, actor, row)
     lifecycle.check(row.state, "update_form")
+    _check_shape(matters.get(session, row.matter), form)
     merged = {**(row.form or {}), **form}
     return _app(_record(session, row, Event("update_form", at, actor.label, None, {"fields": sorted(form)}), values={"form": merged}))
 

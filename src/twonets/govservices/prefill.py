@@ -6,6 +6,12 @@ A licence already issued is found the same way, in the `elicences` dataset.
 
 The result is shown to the applicant as "from government data", never uploaded; the rule
 facts of a decision are built from it (`facts`).
+
+Minimum necessary: each dataset is read for the fields the matter uses and no others
+(`needed_fields`): those its materials and prefilled form fields map, those its decision table
+and its licence's claims name (`data.<dataset>.<field>`; `applicant.age` needs the population's
+`birth_date`), and for `elicences` the licence id, type and validity. A dataset the matter only
+counts (`count.<dataset>`) or tests as a whole (`data.<dataset>`) is read in full.
 """
 
 from __future__ import annotations
@@ -17,12 +23,15 @@ from sqlalchemy.orm import Session
 
 from twonets.core.calendar import local_date
 from twonets.data import access
+from twonets.govservices import rules
 from twonets.govservices.models import Matter
 from twonets.core.errors import Forbidden
-from twonets.govservices.registries import ensure_grants, platform_actor
+from twonets.govservices.registries import GRANT_PURPOSE, ensure_grants, platform_actor
 
-PURPOSE = "一网通办预填 once-only prefill"
-PROACTIVE = "免申即享 benefit without application"
+# Each read states the purpose the matters' grants were given for (the access service checks it),
+# then its particulars: the application and the consent, or the benefit and its legal basis.
+PURPOSE = f"{GRANT_PURPOSE} — 一网通办预填 once-only prefill"
+PROACTIVE = f"{GRANT_PURPOSE} — 免申即享 benefit without application"
 
 
 def consent_text(application_id: str, consent_at: datetime) -> str:
@@ -33,6 +42,42 @@ def proactive_text(matter: Matter) -> str:
     return f"{PROACTIVE}: eligibility check for {matter.code}, legal basis {matter.legal_basis or matter.name_zh}"
 
 
+LICENCE_FIELDS = ("licence_id", "licence_type", "valid_until")
+
+
+def needed_fields(matter: Matter) -> dict[str, list[str] | None]:
+    """Per dataset the matter reads, the fields it uses (None: the whole record)."""
+    wanted = list(matter.datasets) + (["elicences"] if matter.licence_types else [])
+    need: dict[str, set[str] | None] = {ds: set() for ds in wanted}
+
+    def add(ds: str, name: str | None) -> None:
+        if ds in need and need[ds] is not None:
+            if name is None:
+                need[ds] = None
+            else:
+                need[ds].add(name)
+
+    for m in matter.materials:
+        if m.source == "dataset" and m.dataset:
+            for name in m.fields.values():
+                add(m.dataset, name)
+    for source in matter.prefill.values():
+        add(*source.split(".", 1))
+    paths = list(matter.licence.claims.values()) if matter.licence else []
+    table = rules.tables().get(matter.rule) if matter.rule else None
+    paths += [i.expr for i in table.inputs] if table else []
+    for path in paths:
+        parts = path.split(".")
+        if parts[0] == "data" and len(parts) >= 2:
+            add(parts[1], parts[2] if len(parts) > 2 else None)
+        elif parts[:2] == ["applicant", "age"]:
+            add("population", "birth_date")
+    if "elicences" in need:
+        for name in LICENCE_FIELDS:
+            add("elicences", name)
+    return {ds: (sorted(names) if names else None) for ds, names in need.items()}
+
+
 def gather(session: Session, matter: Matter, applicant_id: str, *, purpose: str, at: datetime) -> dict[str, Any]:
     """Read every dataset the matter names for the applicant, for `purpose` (which names the
     application and the applicant's consent, or the legal basis of a benefit granted without
@@ -41,17 +86,18 @@ def gather(session: Session, matter: Matter, applicant_id: str, *, purpose: str,
     actor = platform_actor(matter.department)
     records: dict[str, list[dict[str, Any]]] = {}
     lookups: list[dict[str, Any]] = []
-    wanted = list(matter.datasets) + (["elicences"] if matter.licence_types else [])
-    for ds in wanted:
+    for ds, names in needed_fields(matter).items():
         try:
             res = access.read_records(
-                session, actor, ds, purpose, subject_ids=[applicant_id], unmasked=True, matter=matter.code, limit=50, at=at
+                session, actor, ds, purpose, subject_ids=[applicant_id], fields=names, unmasked=True, matter=matter.code,
+                limit=50, at=at,
             )
         except Forbidden:  # the matter's grant has lapsed: renew it (statutory basis), then read
             if not ensure_grants(session, {(matter.department, ds)}, at=at):
                 raise
             res = access.read_records(
-                session, actor, ds, purpose, subject_ids=[applicant_id], unmasked=True, matter=matter.code, limit=50, at=at
+                session, actor, ds, purpose, subject_ids=[applicant_id], fields=names, unmasked=True, matter=matter.code,
+                limit=50, at=at,
             )
         records[ds] = [r["data"] for r in res.records]
         lookups.append({"dataset": ds, "records": len(res.records), "audit_seq": res.audit_seq})

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from twonets.core import definitions
@@ -29,7 +29,7 @@ from twonets.data import access, catalogue, sharing
 from twonets.data.models import Dataset, DatasetSpec
 from twonets.data.tables import data_dataset, data_grant
 from twonets.govservices.licences import registry_records
-from twonets.govservices.tables import svc_application
+from twonets.govservices.tables import svc_application, svc_application_event, svc_licence
 
 REGISTRIES_FILE = Path(__file__).with_name("definitions") / "registries.yaml"
 FOUNDATION = ("population", "legal_persons", "elicences")
@@ -103,6 +103,18 @@ def licence_records(
     session: Session, ds: Dataset, subject_ids: Sequence[str] | None, filters: Mapping[str, str] | None, limit: int
 ) -> list[access.SourceRecord]:
     return registry_records(session, subject_ids, filters, limit)
+
+
+def licences_updated(session: Session):
+    """The latest licence issued or revoked: the freshness of `elicences`."""
+    issued = session.execute(select(func.max(svc_licence.c.issued_at))).scalar()
+    revoked = session.execute(select(func.max(svc_licence.c.revoked_at))).scalar()
+    return max((t for t in (issued, revoked) if t is not None), default=None)
+
+
+def applications_updated(session: Session):
+    """The latest change of any application: the freshness of `applications`."""
+    return session.execute(select(func.max(svc_application_event.c.at))).scalar()
 
 
 def application_records(

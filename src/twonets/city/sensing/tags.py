@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Iterable, Literal, Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from twonets.city.sensing.tables import tag as tag_t
@@ -159,6 +159,11 @@ def list_tags(session: Session, *, subject_ref: str | None = None, tag: str | No
 
 
 # --- the business_tags dataset of the catalogue, served from this table --------------------
+
+
+def last_updated(session: Session):
+    """The latest tag pushed: the dataset's freshness."""
+    return session.execute(select(func.max(tag_t.c.pushed_at))).scalar()
 
 
 def records(session: Session, ds, subject_ids: Sequence[str] | None, filters: Mapping[str, str] | None,
