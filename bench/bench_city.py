@@ -19,9 +19,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 SEED = 7
 SERVICE_ORDERS = 2000
@@ -70,8 +71,8 @@ def _restore(before: dict[str, str | None]) -> None:
 
 
 def _fresh_db(tmp: Path, name: str) -> tuple[str, Any]:
-    from twonets.demo.orders import prepare
     from twonets.core import db
+    from twonets.demo.orders import prepare
 
     url = f"sqlite:///{tmp / name}"
     db.upgrade(url)
@@ -146,7 +147,7 @@ class Server:
                "--no-tick", "--no-access-log", "--workers", str(workers)]
         self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         import httpx
 
         deadline = time.monotonic() + 60
@@ -332,11 +333,11 @@ def year_db(seed: int = SEED) -> tuple[Path, int, float | None]:
     weekdays line up). Only the projection is written: events are skipped to keep it quick."""
     from sqlalchemy import func, insert, select
 
-    from twonets.demo.orders import Simulator, _cached_router
     from twonets.city.order_repository import values as _values
     from twonets.city.tables import work_order
     from twonets.core import calendar
     from twonets.core.db import make_engine, unit_of_work, upgrade
+    from twonets.demo.orders import Simulator, _cached_router
 
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     path = CACHE_DIR / f"year-v{YEAR_VERSION}-seed{seed}-days{YEAR_DAYS}.db"

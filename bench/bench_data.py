@@ -14,7 +14,7 @@ import os
 import sqlite3
 import tempfile
 import time
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 READS = int(os.environ.get("TWONETS_BENCH_READS", "3000"))
@@ -80,9 +80,8 @@ def bench_reads(url: str) -> tuple[float, int]:
 
 def build_chain(path: Path, n: int) -> None:
     """n chained audit entries written straight through sqlite3 executemany (no per-entry append)."""
-    from datetime import datetime, timezone
-
     import base64
+    from datetime import datetime
 
     from twonets.core.config import settings
     from twonets.data.audit import GENESIS, canonical_data, checkpoint_message, entry_hash
@@ -91,7 +90,7 @@ def build_chain(path: Path, n: int) -> None:
     key, every = system_key(), settings().audit_checkpoint_every or 1000
     checkpoints: list[tuple] = []
 
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=OFF")

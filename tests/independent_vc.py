@@ -14,8 +14,9 @@ import base64
 import copy
 import gzip
 import hashlib
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import unquote
 
 import base58

@@ -8,9 +8,9 @@ clock); the MQTT tests move the same day close to today so that timestamps stay 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Callable
 
 from sqlalchemy import select
 

@@ -4,8 +4,9 @@ Revision ID: 0002_data
 Revises: 0001_city
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
+
 import twonets.core.tables
 
 revision = "0002_data"

@@ -5,8 +5,8 @@ Revision ID: 0003_services
 Revises: 0002_data
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 from twonets.core.tables import UtcDateTime as UTC
 

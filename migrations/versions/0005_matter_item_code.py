@@ -4,8 +4,8 @@ Revision ID: 0005_matter_item_code
 Revises: 0004_one_head
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0005_matter_item_code"
 down_revision = "0004_one_head"

@@ -5,8 +5,8 @@ Revision ID: 0007_authz
 Revises: 0006_trust
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0007_authz"
 down_revision = "0006_trust"

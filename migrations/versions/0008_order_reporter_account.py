@@ -4,8 +4,8 @@ Revision ID: 0008_order_reporter_account
 Revises: 0007_authz
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0008_order_reporter_account"
 down_revision = "0007_authz"

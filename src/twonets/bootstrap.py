@@ -20,7 +20,8 @@ Nothing else registers at import time: importing a module has no effect on anoth
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -31,8 +32,8 @@ from twonets.city.sensing import definitions as sensing_definitions
 from twonets.city.sensing import tags
 from twonets.core import events
 from twonets.data import access, catalogue
-from twonets.govservices import events as govservices_events
 from twonets.govservices import catalogue as services_catalogue
+from twonets.govservices import events as govservices_events
 from twonets.govservices import matters, registries, rules
 
 # dataset code -> the function that serves its records to `data.access.read_records`

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Optional
 
 import typer
@@ -222,7 +222,7 @@ def _parse_time(raw: str) -> datetime:
         value = datetime.fromisoformat(raw)
     except ValueError:
         _fail(f"not an ISO 8601 time: {raw!r} (e.g. 2026-10-08T09:00:00+08:00)")
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @app.command()

@@ -1,7 +1,7 @@
 """Imports every package's tables so the one MetaData knows the whole schema (Alembic, tests)."""
 
-from twonets.core.tables import metadata  # noqa: F401
+import twonets.city.sensing.tables  # noqa: F401
 import twonets.city.tables  # noqa: F401
 import twonets.data.tables  # noqa: F401
-import twonets.city.sensing.tables  # noqa: F401
 import twonets.govservices.tables  # noqa: F401
+from twonets.core.tables import metadata  # noqa: F401

@@ -6,7 +6,6 @@ tests/e2e/screenshots/ (git-ignored). Skipped, with the reason, when Chromium or
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys

@@ -10,13 +10,12 @@ import threading
 from collections import Counter
 
 import pytest
-
 from fastapi.testclient import TestClient
 
-from twonets.api.app import create_app
-from twonets.api.security import install_security
 from tests.unit.data.support import data_env  # noqa: F401
 from tests.unit.govservices.support import bearer, citizen, seeded
+from twonets.api.app import create_app
+from twonets.api.security import install_security
 
 pytestmark = pytest.mark.usefixtures("data_env")
 THREADS = 6

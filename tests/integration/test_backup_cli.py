@@ -10,11 +10,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.unit.data.support import ADMIN, data_env  # noqa: F401
 from twonets.core import db as core_db
 from twonets.core.config import settings
 from twonets.core.db import session_factory
-
-from tests.unit.data.support import ADMIN, data_env  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("data_env")
 runner = CliRunner()
@@ -40,8 +39,8 @@ def _use(monkeypatch, url: str, key_dir: Path) -> None:
 
 def _populate(engine) -> None:
     """Orders (for the KPIs), audit entries with signed checkpoints, a department e-seal."""
-    from twonets.demo.orders import run_demo
     from twonets.data import audit
+    from twonets.demo.orders import run_demo
     from twonets.govservices import eseal
 
     run_demo(engine, days=2, seed=11, orders_per_day=40)

@@ -7,14 +7,13 @@ from __future__ import annotations
 import base64
 
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.sensing_support import CASES, register
 from tests.sensing_support import seed as seed_sensing
-from fastapi.testclient import TestClient
-
+from tests.unit.data.support import ADMIN, bearer, data_env, seed  # noqa: F401
 from twonets.api.app import create_app
 from twonets.api.security import install_security
-from tests.unit.data.support import ADMIN, bearer, data_env, seed  # noqa: F401
 from twonets.core.actor import Actor
 from twonets.core.db import session_factory
 from twonets.data import audit, identity

@@ -10,11 +10,10 @@ from datetime import timedelta
 import pytest
 from fastapi import Depends, FastAPI, Response
 
+from tests.unit.data.support import ADMIN, GONGAN_OFFICER, MINZHENG_HANDLER, bearer, client_for, data_env, seed  # noqa: F401
 from twonets.core.calendar import utcnow
 from twonets.core.db import session_factory
 from twonets.data import identity
-
-from tests.unit.data.support import ADMIN, GONGAN_OFFICER, MINZHENG_HANDLER, bearer, client_for, data_env, seed  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("data_env")
 PW = "correct horse battery"
@@ -226,7 +225,7 @@ def test_users_and_api_keys_admin(engine):
     assert c.post("/api/v1/users", headers=adm, json={"username": "x", "roles": ["citizen"]}).status_code == 422
     assert c.patch(f"/api/v1/users/{uid}", headers=adm, json={"roles": ["dispatcher", "reviewer"]}).json()["roles"] == ["dispatcher", "reviewer"]
     assert [u["username"] for u in c.get("/api/v1/users?role=reviewer", headers=adm).json()["items"]] == ["wang.dispatch"]
-    assert c.get(f"/api/v1/users/USR-20000101-000001", headers=adm).status_code == 404
+    assert c.get("/api/v1/users/USR-20000101-000001", headers=adm).status_code == 404
     k = c.post("/api/v1/api-keys", headers=adm, json={"kind": "device", "name": "gateway-7", "department": "shuju"})
     assert k.status_code == 201
     raw = k.json()["key"]

@@ -4,16 +4,16 @@ identity), 403, or 404 where existence must not leak; never a 500."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
+from tests.unit.data.support import ADMIN, actor, bearer, client_for, data_env, seed  # noqa: F401
 from twonets.core.calendar import utcnow
 from twonets.core.db import session_factory
 from twonets.data import identity, sharing
-
-from tests.unit.data.support import ADMIN, actor, bearer, client_for, data_env, seed  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("data_env")
 

@@ -9,11 +9,10 @@ import pytest
 from sqlalchemy import update
 from typer.testing import CliRunner
 
+from tests.unit.data.support import data_env  # noqa: F401
 from twonets.core import db as core_db
 from twonets.data.cli import audit_app, catalogue_app, users_app
 from twonets.data.tables import audit_entry
-
-from tests.unit.data.support import data_env  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("data_env")
 runner = CliRunner()

@@ -12,6 +12,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from tests.unit.data.support import client_for, data_env  # noqa: F401
 from twonets.cli import app as cli
 from twonets.core.actor import SYSTEM
 from twonets.core.db import default_engine, session_factory
@@ -19,8 +20,6 @@ from twonets.core.errors import InvalidInput, NotFound
 from twonets.data import catalogue, identity
 from twonets.demo.govservices import MATTER_LIST
 from twonets.govservices import matter_list, matters
-
-from tests.unit.data.support import client_for, data_env  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("data_env")
 runner = CliRunner()

@@ -11,13 +11,12 @@ import shutil
 import pytest
 from typer.testing import CliRunner
 
+from tests.unit.data.support import data_env  # noqa: F401
+from tests.unit.govservices.support import citizen, seeded, staff
 from twonets.core import db as core_db
 from twonets.core.db import session_factory
 from twonets.govservices import applications, licences, matters
 from twonets.govservices.cli import licence_app, matters_app
-
-from tests.unit.data.support import data_env  # noqa: F401
-from tests.unit.govservices.support import citizen, seeded, staff
 
 pytestmark = pytest.mark.usefixtures("data_env")
 runner = CliRunner()

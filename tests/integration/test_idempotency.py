@@ -12,10 +12,9 @@ from fastapi.testclient import TestClient
 
 from tests.districts import cell_center, seed_tiny_district
 from twonets.api.app import create_app
-from twonets.core.actor import Actor
+from twonets.core.actor import SYSTEM, Actor
 from twonets.core.db import session_factory, unit_of_work
 from twonets.data import identity
-from twonets.core.actor import SYSTEM
 
 DESK = Actor(id="desk-1", roles=frozenset({"dispatcher"}), department="dispatch")
 CITIZEN = Actor(id="citizen-1", roles=frozenset({"citizen"}))

@@ -12,11 +12,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, insert, select
 
+from tests.unit.data.support import GONGAN_OFFICER, MINZHENG_HANDLER, bearer, client_for, data_env, seed  # noqa: F401
 from twonets.core.calendar import utcnow
 from twonets.core.db import session_factory
 from twonets.data.tables import data_grant, data_share_request
-
-from tests.unit.data.support import GONGAN_OFFICER, MINZHENG_HANDLER, bearer, client_for, data_env, seed  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("data_env")
 PARALLEL = 20

@@ -107,8 +107,8 @@ def test_the_language_switch_is_kept_in_a_cookie(web):
 
 def test_a_copied_access_cookie_stops_working_at_sign_out(web):
     """The page session checks the token's session like the API: signing out ends a copy at once."""
-    r = sign_in(web, "desk")
-    access, refresh = web.cookies.get("twonets_session"), web.cookies.get("twonets_refresh")
+    sign_in(web, "desk")
+    access = web.cookies.get("twonets_session")
     page = web.get("/console")
     assert page.status_code == 200
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)

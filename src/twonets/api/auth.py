@@ -33,7 +33,8 @@ refresh family and a deactivated account end the access token at once.
 from __future__ import annotations
 
 import hmac
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -43,11 +44,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from twonets.api.deps import ACTOR_STATE, get_session, idempotent
-from twonets.core.db import unit_of_work
 from twonets.api.problems import problem
 from twonets.api.security import client_ip
 from twonets.core.actor import Actor
 from twonets.core.config import settings
+from twonets.core.db import unit_of_work
 from twonets.core.errors import Forbidden, Unauthorized
 from twonets.data import identity
 

@@ -57,11 +57,23 @@ from twonets.api import open311_discovery
 from twonets.api.deps import idempotent
 from twonets.api.open311_errors import Open311Error, Open311Route, error_response, log  # noqa: F401  (re-exported)
 from twonets.api.open311_fields import (  # noqa: F401  (re-exported: the mapping's constants)
-    CLOSED_STATUSES, READER, SEVERITY_NAMES, SILENT_ACTIONS, SILENT_SYSTEM_ACTIONS, _attributes, _category,
-    _citizen_order, _is_closed, _notes, _notice, _one, _order_from_form, _request_of, _service,
+    CLOSED_STATUSES,
+    READER,
+    SEVERITY_NAMES,
+    SILENT_ACTIONS,
+    SILENT_SYSTEM_ACTIONS,
+    _attributes,
+    _category,
+    _citizen_order,
+    _is_closed,
+    _notes,
+    _notice,
+    _one,
+    _order_from_form,
+    _request_of,
+    _service,
 )
 from twonets.api.open311_format import FORMATS, PREFIX, _lang, _render
-from twonets.core.db import unit_of_work
 from twonets.city import lifecycle
 from twonets.city import orders as work_orders
 from twonets.city.models import Order
@@ -69,6 +81,7 @@ from twonets.city.reference import reference
 from twonets.core import calendar, media
 from twonets.core.actor import Actor
 from twonets.core.config import settings
+from twonets.core.db import unit_of_work
 from twonets.core.errors import DomainError, Forbidden, Unauthorized
 from twonets.data import identity
 

@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from twonets.api.open311_errors import Open311Error
 from twonets.api.media import url_of
+from twonets.api.open311_errors import Open311Error
 from twonets.api.open311_format import PREFIX, _when
 from twonets.city import orders
 from twonets.city.models import Order, OrderCreate, Reporter

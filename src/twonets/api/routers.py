@@ -6,11 +6,21 @@ from fastapi import APIRouter
 
 
 def all_routers() -> list[APIRouter]:
-    from twonets.api import orders, reference, kpi, open311
-    from twonets.api import auth, data, home
-    from twonets.api import govservices
-    from twonets.api import sensing
-    from twonets.api import discovery, docs, media, publication
+    from twonets.api import (
+        auth,
+        data,
+        discovery,
+        docs,
+        govservices,
+        home,
+        kpi,
+        media,
+        open311,
+        orders,
+        publication,
+        reference,
+        sensing,
+    )
 
     return [reference.router, orders.router, kpi.router, open311.router, auth.router, data.router, home.router, govservices.router, sensing.router,
             discovery.router, publication.router, media.router, docs.router]

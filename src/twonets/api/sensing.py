@@ -188,7 +188,7 @@ async def stream(request: Request, topics: str = "alarm,order", max_events: int 
                 wait = 15.0 if ends is None else max(min(15.0, ends - loop.time()), 0.01)
                 try:
                     topic, payload = await asyncio.wait_for(inbox.get(), timeout=wait)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     yield ": keep-alive\n\n"
                     continue
                 yield f"event: {topic}\ndata: {json.dumps(payload, ensure_ascii=False, default=str)}\n\n"

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from datetime import date, timedelta
-from typing import Iterable
 
 from pydantic import BaseModel
 from sqlalchemy import func, select
@@ -68,7 +68,7 @@ class KpiQuery(BaseModel):
 
     @classmethod
     def parse(cls, date_from: str | None = None, date_to: str | None = None, group_by: str | None = None,
-              **filters: str | None) -> "KpiQuery":
+              **filters: str | None) -> KpiQuery:
         def day(name: str, raw: str | None) -> date | None:
             if not raw:
                 return None

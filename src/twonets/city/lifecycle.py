@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from copy import copy
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from twonets.core import calendar
@@ -142,7 +142,7 @@ def allowed_actions(state: OrderState) -> list[str]:
     return list(allowed_for(state.status, state.source))
 
 
-@lru_cache(maxsize=None)
+@cache
 def allowed_for(status: str, source: str) -> tuple[str, ...]:
     out = []
     for action, sources in TRANSITIONS.items():

@@ -6,9 +6,10 @@ Every change of an order is an event row plus the updated projection, written to
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Row
@@ -217,7 +218,7 @@ _SAME = ("source", "channel", "category", "severity", "status", "department", "s
          "closed_at", "on_time", "actually_resolved", "satisfaction", "condition_cleared_at")
 
 
-def _to_order(s: "OrderState | Row", rep: Reporter | None, masked: bool = True,
+def _to_order(s: OrderState | Row, rep: Reporter | None, masked: bool = True,
               timeline: list[OrderEvent] | None = None, actor: Actor | None = None) -> Order:
     """The order as `actor` sees it: `allowed_actions` are those the state allows and the actor may
     take now (all of them when no actor is given: the system's view)."""

@@ -7,7 +7,7 @@ serves its records from the order tables and offers the one read the callback de
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy.orm import Session
 

@@ -14,11 +14,12 @@ Clocks. A time limit runs on one of four clocks:
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -37,7 +38,7 @@ CLOCKS: tuple[str, ...] = ("calendar", "working_days", "working_hours", "same_da
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def to_local(at: datetime) -> datetime:
@@ -52,7 +53,7 @@ def local_date(at: datetime) -> date:
 
 def local_midnight(day: date) -> datetime:
     """Start of a local day, as an aware datetime in UTC."""
-    return datetime.combine(day, time(0), LOCAL_TZ).astimezone(timezone.utc)
+    return datetime.combine(day, time(0), LOCAL_TZ).astimezone(UTC)
 
 
 def end_of_local_day(at: datetime) -> datetime:
@@ -154,8 +155,8 @@ def _windows(clock: str, start: datetime) -> Iterator[tuple[datetime, datetime]]
                 yield local_midnight(day), local_midnight(day + timedelta(days=1))
             else:
                 yield (
-                    datetime.combine(day, OFFICE_OPEN, LOCAL_TZ).astimezone(timezone.utc),
-                    datetime.combine(day, OFFICE_CLOSE, LOCAL_TZ).astimezone(timezone.utc),
+                    datetime.combine(day, OFFICE_OPEN, LOCAL_TZ).astimezone(UTC),
+                    datetime.combine(day, OFFICE_CLOSE, LOCAL_TZ).astimezone(UTC),
                 )
         day += timedelta(days=1)
 

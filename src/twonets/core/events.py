@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session, SessionTransaction

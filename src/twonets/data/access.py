@@ -20,9 +20,10 @@ Datasets whose records live elsewhere (work orders, applications…) plug in a s
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, select
 from sqlalchemy.orm import Session
@@ -33,8 +34,8 @@ from twonets.core.errors import Forbidden, InvalidInput, NotFound
 from twonets.data import audit, catalogue
 from twonets.data.fastpath import Raw
 from twonets.data.masking import mask
-from twonets.data.purpose import check_purpose, purpose_matches
 from twonets.data.models import Dataset, _iso
+from twonets.data.purpose import check_purpose, purpose_matches
 from twonets.data.sources import Source, SourceRecord, register_source, source_of  # noqa: F401  (part of the access API)
 from twonets.data.tables import data_access, data_dataset, data_grant, data_record
 

@@ -9,6 +9,7 @@ from typing import Any
 from twonets.core.actor import Actor
 from twonets.data.models import _iso
 
+
 @dataclass(frozen=True)
 class User:
     id: str

@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from twonets.data.keys import SystemKey
@@ -23,7 +23,7 @@ def canonical_data(data: dict[str, Any] | None) -> str:
 def ts(at: datetime) -> str:
     """Canonical timestamp: UTC, microseconds, 'Z'."""
     if at.tzinfo is not None:
-        at = at.astimezone(timezone.utc).replace(tzinfo=None)
+        at = at.astimezone(UTC).replace(tzinfo=None)
     return at.isoformat(timespec="microseconds") + "Z"
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
@@ -42,13 +43,13 @@ class Raw:
 
     def at(self, value: datetime) -> Any:
         if self.dialect == "sqlite":  # as UtcDateTime stores it: naive UTC text
-            return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+            return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
         return value
 
     def json(self, value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)
 
-    def execute(self, template: str, params: dict[str, Any]) -> "Raw":
+    def execute(self, template: str, params: dict[str, Any]) -> Raw:
         self.cursor.execute(_sql(self.dialect, template), params)
         return self
 

@@ -27,7 +27,7 @@ from twonets.core.config import settings
 
 KEY_FILE = "system_ed25519.pem"
 _lock = threading.Lock()
-_cache: dict[str, "SystemKey"] = {}
+_cache: dict[str, SystemKey] = {}
 
 
 @dataclass(frozen=True)

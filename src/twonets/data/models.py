@@ -54,7 +54,7 @@ class FieldSpec(BaseModel):
         return v
 
     @model_validator(mode="after")
-    def _mask_only_personal(self) -> "FieldSpec":
+    def _mask_only_personal(self) -> FieldSpec:
         if self.mask is not None and self.sensitivity not in ("personal", "sensitive_personal"):
             raise ValueError("a mask applies only to personal or sensitive_personal fields")
         if self.generalise is not None and self.sensitivity == "sensitive_personal":
@@ -84,7 +84,7 @@ class DatasetSpec(BaseModel):
     fields: list[FieldSpec] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _check(self) -> "DatasetSpec":
+    def _check(self) -> DatasetSpec:
         names = [f.name for f in self.fields]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:

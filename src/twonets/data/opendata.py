@@ -11,8 +11,9 @@ service, reachable under an approved sharing request (access rights RESTRICTED/N
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session

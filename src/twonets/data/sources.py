@@ -9,9 +9,10 @@ from the later of its own record (`mark_updated`) and the latest change in those
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy.orm import Session
 

@@ -29,6 +29,7 @@ from twonets.data.account import User, _user
 from twonets.data.keys import system_key
 from twonets.data.tables import data_refresh_token, data_user
 
+
 @dataclass(frozen=True)
 class TokenPair:
     access_token: str

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import random
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -22,8 +22,8 @@ from twonets.core import calendar
 from twonets.core.actor import SYSTEM, Actor
 from twonets.core.errors import DomainError
 from twonets.data import identity
-from twonets.govservices import applications, matters, ratings, review
 from twonets.demo.personas import credit_code, person_id
+from twonets.govservices import applications, matters, ratings, review
 
 PATTERNS = {
     "^1[3-9][0-9]{9}$": lambda r: f"13{r.randint(0, 999999999):09d}",
@@ -63,7 +63,7 @@ def example(schema: dict[str, Any], rng: random.Random) -> Any:
 
 def _local(day: date, rng: random.Random) -> datetime:
     minutes = rng.randint(9 * 60, 17 * 60 + 50)
-    return datetime.combine(day, time(minutes // 60, minutes % 60), calendar.LOCAL_TZ).astimezone(timezone.utc)
+    return datetime.combine(day, time(minutes // 60, minutes % 60), calendar.LOCAL_TZ).astimezone(UTC)
 
 
 def simulate(

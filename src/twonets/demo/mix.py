@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import bisect
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import accumulate
-from typing import Callable
 
 SOURCE_MIX = {"auto": 0.40, "proactive": 0.35, "citizen": 0.25}
 CHANNEL_MIX = {

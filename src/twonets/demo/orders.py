@@ -27,30 +27,49 @@ and the entry point.
 from __future__ import annotations
 
 import time as _time
-from datetime import date, timedelta, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, date, timedelta
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy.orm import Session
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
-from twonets.demo import district as district_mod
-from twonets.city import routing
-from twonets.demo.grids import _District  # noqa: F401  (re-exported: callers import the demo's parts from here)
-from twonets.demo.order_life import _ceil_minute, _Life, _lognormal_minutes, _minutes  # noqa: F401
-from twonets.demo.mix import (  # noqa: F401
-    ALTERNATES, BEHAVIOUR, CANCEL_REASONS, CATEGORY_MIX, CHANNEL_MIX, CREATOR_CHANNEL, DUPLICATE_BOOST,
-    ESCALATE_REASONS, GIVEN, HOURS, MEASURES, PROBLEMS, REOPEN_CHECK, RETURN_REASONS, SOURCE_MIX, SURNAMES,
-    SUSPEND_REASONS, URGENT, URGENT_DEFAULT, Behaviour, _picker,
-)
 from twonets.city import orders as work_orders
+from twonets.city import routing
 from twonets.city.models import Reporter
-from twonets.demo.simulation import OPENISH, Simulator, _Spec  # noqa: F401
 from twonets.core import calendar, ids
 from twonets.core.db import unit_of_work
+from twonets.demo import district as district_mod
+from twonets.demo.grids import _District  # noqa: F401  (re-exported: callers import the demo's parts from here)
+from twonets.demo.mix import (  # noqa: F401
+    ALTERNATES,
+    BEHAVIOUR,
+    CANCEL_REASONS,
+    CATEGORY_MIX,
+    CHANNEL_MIX,
+    CREATOR_CHANNEL,
+    DUPLICATE_BOOST,
+    ESCALATE_REASONS,
+    GIVEN,
+    HOURS,
+    MEASURES,
+    PROBLEMS,
+    REOPEN_CHECK,
+    RETURN_REASONS,
+    SOURCE_MIX,
+    SURNAMES,
+    SUSPEND_REASONS,
+    URGENT,
+    URGENT_DEFAULT,
+    Behaviour,
+    _picker,
+)
+from twonets.demo.order_life import _ceil_minute, _Life, _lognormal_minutes, _minutes  # noqa: F401
+from twonets.demo.simulation import OPENISH, Simulator, _Spec  # noqa: F401
 
-UTC = timezone.utc
+UTC = UTC
 
 
 # --- writing -----------------------------------------------------------------------------------

@@ -9,9 +9,9 @@ import json
 import math
 import random
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Iterator
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, select
 
@@ -207,7 +207,7 @@ def run_simulation(*, n_things: int, rate: float, duration_s: float, seed: int =
         bar.start()
     try:
         infos = []
-        for body, n in payloads(readings(sim, start.astimezone(timezone.utc), step_s, seed, incidents), total,
+        for body, n in payloads(readings(sim, start.astimezone(UTC), step_s, seed, incidents), total,
                                 malformed_share=malformed_share, seed=seed):
             infos.append(c.publish(mqtt.gateway_topic(f"sim-gw-{msgs % 16}", root), body, qos=1))
             msgs += 1

@@ -4,22 +4,41 @@ from __future__ import annotations
 
 import bisect
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import accumulate
-from typing import Any, Callable
+from typing import Any
 
 from twonets.city import lifecycle
-from twonets.demo.grids import _District
-from twonets.demo.order_life import _Life, _lognormal_minutes
-from twonets.demo.mix import (
-    ALTERNATES, BEHAVIOUR, CANCEL_REASONS, CATEGORY_MIX, CHANNEL_MIX, CREATOR_CHANNEL, DUPLICATE_BOOST,
-    ESCALATE_REASONS, GIVEN, HOURS, MEASURES, PROBLEMS, REOPEN_CHECK, RETURN_REASONS, SOURCE_MIX, SURNAMES,
-    SUSPEND_REASONS, URGENT, URGENT_DEFAULT, Behaviour, _picker,
-)
-from twonets.city.reference import reference
 from twonets.city.orders import limit_for
+from twonets.city.reference import reference
 from twonets.core import calendar
+from twonets.demo.grids import _District
+from twonets.demo.mix import (
+    ALTERNATES,
+    BEHAVIOUR,
+    CANCEL_REASONS,
+    CATEGORY_MIX,
+    CHANNEL_MIX,
+    CREATOR_CHANNEL,
+    DUPLICATE_BOOST,
+    ESCALATE_REASONS,
+    GIVEN,
+    HOURS,
+    MEASURES,
+    PROBLEMS,
+    REOPEN_CHECK,
+    RETURN_REASONS,
+    SOURCE_MIX,
+    SURNAMES,
+    SUSPEND_REASONS,
+    URGENT,
+    URGENT_DEFAULT,
+    Behaviour,
+    _picker,
+)
+from twonets.demo.order_life import _Life, _lognormal_minutes
 
 OPENISH = lifecycle.OPEN | {"suspended"}
 

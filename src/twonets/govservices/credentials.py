@@ -13,17 +13,23 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Mapping
+from typing import Any
 
 from twonets.core.config import settings
 from twonets.core.errors import InvalidInput
 from twonets.govservices import did, statuslist
 from twonets.govservices.dataintegrity import (
-    CRYPTOSUITE, PROOF_TYPE, ProofError, add_proof, public_from_multikey, verify_proof,
+    CRYPTOSUITE,
+    PROOF_TYPE,
+    ProofError,
+    add_proof,
+    public_from_multikey,
+    verify_proof,
 )
 from twonets.govservices.eseal import SealKey
 
@@ -52,13 +58,13 @@ def verify_url(licence_id: str) -> str:
 
 
 def iso(at: datetime) -> str:
-    return at.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return at.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _parse(value: str) -> datetime:
     """An ISO 8601 time; one without an offset is read as UTC (never naive)."""
     at = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return at if at.tzinfo is not None else at.replace(tzinfo=timezone.utc)
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def _years_later(at: datetime, years: int) -> datetime:
@@ -218,7 +224,7 @@ def keys_from_did_document(raw: Mapping[str, Any]) -> dict[str, SealKey]:
         except (KeyError, TypeError, ValueError):
             raise InvalidInput("a verification method of the DID document is not an Ed25519 Multikey") from None
         key_id = str(m["id"]).rsplit("#", 1)[-1]
-        out[key_id] = SealKey(key_id, department, public, datetime(1970, 1, 1, tzinfo=timezone.utc), None)
+        out[key_id] = SealKey(key_id, department, public, datetime(1970, 1, 1, tzinfo=UTC), None)
     return out
 
 

@@ -19,7 +19,8 @@ Rules (as the Recommendation states them):
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import rfc8785
 from cryptography.exceptions import InvalidSignature

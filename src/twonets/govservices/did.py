@@ -16,7 +16,8 @@ will not reach the documents, the twonets verifier and the tests map the DID ont
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from twonets.core.config import settings

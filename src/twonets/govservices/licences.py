@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import segno
 from sqlalchemy import insert, select, update
@@ -25,7 +26,14 @@ from twonets.data import audit
 from twonets.data.access import SourceRecord
 from twonets.govservices import eseal
 from twonets.govservices.credentials import (  # noqa: F401  (re-exported: one place to import licences from)
-    VC_MEDIA_TYPE, Verification, _years_later, build_credential, keys_from_json, sign, verify_credential, verify_url,
+    VC_MEDIA_TYPE,
+    Verification,
+    _years_later,
+    build_credential,
+    keys_from_json,
+    sign,
+    verify_credential,
+    verify_url,
 )
 from twonets.govservices.tables import svc_licence
 

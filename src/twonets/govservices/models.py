@@ -49,7 +49,7 @@ class Material(_Strict):
     licence_type: str | None = None
 
     @model_validator(mode="after")
-    def _source(self) -> "Material":
+    def _source(self) -> Material:
         if self.source == "dataset" and (not self.dataset or not self.fields):
             raise ValueError("a material from a dataset names the dataset and its field mapping")
         if self.source == "licence" and not self.licence_type:
@@ -100,7 +100,7 @@ class Matter(_Strict):
     listed_department: str | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> "Matter":
+    def _check(self) -> Matter:
         if self.promised_days > self.statutory_days:
             raise ValueError("the promised time limit cannot exceed the statutory one")
         if self.processing == "instant" and not self.rule:

@@ -22,10 +22,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from twonets.core.calendar import local_date
+from twonets.core.errors import Forbidden
 from twonets.data import access
 from twonets.govservices import rules
 from twonets.govservices.models import Matter
-from twonets.core.errors import Forbidden
 from twonets.govservices.registries import GRANT_PURPOSE, ensure_grants, platform_actor
 
 # Each read states the purpose the matters' grants were given for (the access service checks it),

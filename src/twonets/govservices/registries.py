@@ -13,10 +13,10 @@ used as a material is read through the access service like any other dataset.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import and_, func, select

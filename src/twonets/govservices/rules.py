@@ -31,10 +31,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -82,7 +83,7 @@ class Table(_Strict):
     rows: list[Row] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _names(self) -> "Table":
+    def _names(self) -> Table:
         names = {i.name for i in self.inputs}
         for n, row in enumerate(self.rows):
             unknown = set(row.when) - names
@@ -100,7 +101,7 @@ class RuleFile(_Strict):
     tables: list[Table]
 
     @model_validator(mode="after")
-    def _unique(self) -> "RuleFile":
+    def _unique(self) -> RuleFile:
         ids = [t.id for t in self.tables]
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import base64
 import gzip
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 LIST_BITS = 131_072  # the specification's minimum (16 KiB), for herd privacy
 PURPOSE = "revocation"

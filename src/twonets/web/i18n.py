@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from babel import Locale
@@ -33,7 +33,7 @@ def pick(raw: str | None) -> str:
     return raw if raw in LOCALES else DEFAULT
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(locale: str) -> Translations:
     po = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
     with po.open("rb") as fh:

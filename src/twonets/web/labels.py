@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-
 from twonets.city.lifecycle import OPEN as OPEN_STATES  # noqa: F401  (deadline flags matter only here)
 
 

@@ -52,7 +52,7 @@ async def feed(request: Request, actor: Actor) -> StreamingResponse:
             while not await request.is_disconnected():
                 try:
                     topic, payload = await asyncio.wait_for(inbox.get(), timeout=KEEP_ALIVE_S)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     yield ": keep-alive\n\n"
                     continue
                 yield f"event: {topic}\ndata: {json.dumps(payload, ensure_ascii=False, default=str)}\n\n"

@@ -12,14 +12,13 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.sensing_support import seed
+from tests.unit.data.support import data_env  # noqa: F401
 from twonets.api.app import create_app
 from twonets.core.actor import SYSTEM, Actor
 from twonets.core.calendar import utcnow
 from twonets.core.db import session_factory
 from twonets.data import identity
-
-from tests.sensing_support import seed
-from tests.unit.data.support import data_env  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("data_env")
 DISPATCHER = Actor(id="desk-1", roles=frozenset({"dispatcher"}), department="dispatch")

@@ -17,19 +17,19 @@ import sys
 import threading
 import time
 import uuid
-from datetime import datetime, time as dtime, timedelta
+from datetime import datetime, timedelta
+from datetime import time as dtime
 
 import pytest
 from sqlalchemy import func, select
 
+from tests.sensing_support import CASES, run_case, seed
 from twonets.city.sensing import mqtt, pipeline, store, things
 from twonets.city.sensing.tables import reading as reading_t
 from twonets.core import db as core_db
 from twonets.core.actor import SYSTEM
 from twonets.core.calendar import LOCAL_TZ, local_date, utcnow
 from twonets.core.db import session_factory, unit_of_work
-
-from tests.sensing_support import CASES, run_case, seed
 
 pytestmark = pytest.mark.mqtt
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from sqlalchemy import select
 
 from tests.districts import cell_center, seed_tiny_district
 from twonets.city import kpi, lifecycle, orders
@@ -12,7 +13,6 @@ from twonets.city.models import OrderCreate
 from twonets.city.tables import work_order
 from twonets.core.actor import SYSTEM
 from twonets.core.calendar import LOCAL_TZ
-from sqlalchemy import select
 
 
 def t(day: int, hour: int, minute: int = 0) -> datetime:

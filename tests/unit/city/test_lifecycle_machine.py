@@ -10,9 +10,10 @@ import itertools
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
-from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from sqlalchemy import select
 
 from tests.districts import cell_center, seed_tiny_district
 from twonets.city import lifecycle, orders

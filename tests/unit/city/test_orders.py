@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from tests.districts import cell_center, seed_tiny_district
-from twonets.city import lifecycle, routing, orders
+from twonets.city import lifecycle, orders, routing
 from twonets.city.models import OrderCreate, RoutingRuleIn
 from twonets.core.actor import SYSTEM, Actor
 from twonets.core.calendar import LOCAL_TZ

@@ -1,5 +1,5 @@
-from datetime import date, datetime, timezone
 import logging
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -46,7 +46,7 @@ def test_working_hours_clock_counts_office_hours_only():
 
 
 def test_same_day_is_end_of_local_day():
-    start = datetime(2026, 11, 24, 15, 30, tzinfo=timezone.utc)  # 23:30 local
+    start = datetime(2026, 11, 24, 15, 30, tzinfo=UTC)  # 23:30 local
     d = cal.deadline(cal.Limit("same_day"), start)
     assert d.due_at == local(2026, 11, 25, 0, 0)
     assert start < d.warn_at < d.due_at

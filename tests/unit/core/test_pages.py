@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given
@@ -19,7 +19,7 @@ def test_integers_round_trip(n):
 
 
 def test_times_round_trip_and_first_page_is_none():
-    at = datetime(2026, 11, 24, 10, 30, tzinfo=timezone.utc)
+    at = datetime(2026, 11, 24, 10, 30, tzinfo=UTC)
     assert pages.decode_time(pages.encode("r", at), "r") == at
     assert pages.decode_int(None, "o") is None and pages.decode_time("", "r") is None
 

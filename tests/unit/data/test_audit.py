@@ -8,13 +8,12 @@ import base64
 import pytest
 from sqlalchemy import delete, insert, select, text, update
 
+from tests.unit.data.support import ADMIN
 from twonets.core.config import settings
 from twonets.core.db import session_factory
 from twonets.data import audit
 from twonets.data.keys import system_key
 from twonets.data.tables import audit_checkpoint, audit_entry, audit_head
-
-from tests.unit.data.support import ADMIN
 
 
 def _fill(engine, n: int = 12) -> list[audit.Entry]:

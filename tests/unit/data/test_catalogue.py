@@ -6,14 +6,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
+from tests.unit.data.support import ADMIN, GONGAN_OFFICER, MINZHENG_OFFICER, actor, seed
 from twonets.core.calendar import utcnow
 from twonets.core.db import session_factory
 from twonets.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from twonets.data import catalogue
 from twonets.data.models import DatasetPatch, DatasetSpec
 from twonets.data.tables import data_dataset
-
-from tests.unit.data.support import ADMIN, GONGAN_OFFICER, MINZHENG_OFFICER, actor, seed
 
 CITIZEN = actor("citizen", None, id="c1")
 

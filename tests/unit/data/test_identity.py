@@ -6,14 +6,13 @@ import jwt
 import pytest
 from sqlalchemy import select
 
+from tests.unit.data.support import ADMIN, actor
 from twonets.core.calendar import utcnow
 from twonets.core.config import settings
 from twonets.core.db import session_factory
 from twonets.core.errors import Conflict, Forbidden, InvalidInput, Unauthorized
 from twonets.data import audit, identity
 from twonets.data.tables import data_api_key, data_user
-
-from tests.unit.data.support import ADMIN, actor
 
 PW = "correct horse battery"
 

@@ -8,12 +8,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from twonets.core.calendar import utcnow
-from twonets.core.db import session_factory
-from twonets.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from twonets.data import access, audit, sharing
-from twonets.data.tables import audit_entry, data_access, data_grant
-
 from tests.unit.data.support import (
     ADMIN,
     GONGAN_OFFICER,
@@ -23,6 +17,11 @@ from tests.unit.data.support import (
     grant,
     seed,
 )
+from twonets.core.calendar import utcnow
+from twonets.core.db import session_factory
+from twonets.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from twonets.data import access, audit, sharing
+from twonets.data.tables import audit_entry, data_access, data_grant
 
 PURPOSE = "subsidy eligibility check"
 

@@ -10,11 +10,11 @@ from shapely.geometry import shape
 from sqlalchemy import select
 
 from twonets.city import spatial
-from twonets.demo import district
-from twonets.city.routing import route
 from twonets.city.orders import sync_reference
+from twonets.city.routing import route
 from twonets.city.tables import area
 from twonets.core.db import unit_of_work
+from twonets.demo import district
 
 
 @pytest.fixture(scope="module")

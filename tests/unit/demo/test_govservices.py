@@ -6,14 +6,13 @@ import random
 
 from sqlalchemy import select
 
+from tests.unit.govservices.support import local
 from twonets.core.actor import SYSTEM
 from twonets.core.db import session_factory
-from twonets.govservices import forms, history, matters, stats
 from twonets.demo.applications import example
 from twonets.demo.govservices import seed_services
+from twonets.govservices import forms, history, matters, stats
 from twonets.govservices.tables import svc_application
-
-from tests.unit.govservices.support import local
 
 
 def test_example_forms_are_valid():

@@ -13,12 +13,12 @@ from sqlalchemy import func, select
 from twonets.city import kpi, lifecycle
 from twonets.city import order_repository as store
 from twonets.city import orders as work_orders
-from twonets.demo.orders import run_demo
 from twonets.city.lifecycle import Event
 from twonets.city.tables import routing_rule, work_order, work_order_event
 from twonets.core import calendar
 from twonets.core import db as core_db
 from twonets.core.db import unit_of_work
+from twonets.demo.orders import run_demo
 
 END = date(2026, 11, 20)  # a Friday
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
+from tests.unit.data.support import data_env  # noqa: F401
 from twonets.core.actor import SYSTEM, Actor
 from twonets.core.db import session_factory
 from twonets.data import identity
 from twonets.demo.govservices import PERSONA_COMPANY, PERSONAS, seed_services
-
-from tests.unit.data.support import data_env  # noqa: F401
 
 PERSONS, COMPANIES = 120, 12
 COMPANY = PERSONA_COMPANY["credit_code"]
@@ -53,7 +52,7 @@ def bearer(actor: Actor) -> dict[str, str]:
 def local(y, m, d, hh=10, mm=0) -> datetime:
     from zoneinfo import ZoneInfo
 
-    return datetime(y, m, d, hh, mm, tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(timezone.utc)
+    return datetime(y, m, d, hh, mm, tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(UTC)
 
 
 @pytest.fixture

@@ -9,13 +9,12 @@ import json
 import pytest
 from sqlalchemy import select
 
+from tests.unit.govservices.support import COMPANY, citizen, company_agent, local, pid, seeded, staff
+from twonets.core.actor import SYSTEM
 from twonets.core.db import session_factory
 from twonets.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from twonets.data.tables import audit_entry, data_access
 from twonets.govservices import applications, eseal, history, licences, ratings, review, stats
-from twonets.core.actor import SYSTEM
-
-from tests.unit.govservices.support import COMPANY, citizen, company_agent, local, pid, seeded, staff
 
 
 def _s(engine):

@@ -9,13 +9,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.unit.govservices.support import seeded
 from twonets.core.db import session_factory
 from twonets.core.definitions import DefinitionError
 from twonets.core.errors import InvalidInput
-from twonets.govservices import matters, rules
 from twonets.demo.govservices import PERSONAS, build, id_number
-
-from tests.unit.govservices.support import seeded
+from twonets.govservices import matters, rules
 
 
 def test_written_out_matters_are_what_the_definitions_hold_and_nothing_generated():

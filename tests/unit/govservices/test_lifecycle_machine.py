@@ -4,7 +4,7 @@ applied events; the promised clock only runs in review and never loses time."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -14,7 +14,7 @@ from twonets.core.errors import Conflict
 from twonets.govservices import lifecycle
 from twonets.govservices.lifecycle import AppState, Event
 
-START = datetime(2026, 9, 28, 2, 0, tzinfo=timezone.utc)
+START = datetime(2026, 9, 28, 2, 0, tzinfo=UTC)
 ACTIONS = ["update_form", "upload", "submit", "route", "request_supplement", "supplement", "decide_approve", "decide_reject",
            "issue", "withdraw", "rate"]
 

@@ -3,8 +3,8 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from twonets.schema import metadata
 from twonets.govservices import tables
+from twonets.schema import metadata
 
 MINE = {t.name for t in tables.metadata.sorted_tables if t.name.startswith("svc_")}
 

@@ -3,7 +3,7 @@ and the formats follow the locale."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
@@ -35,7 +35,7 @@ def test_unknown_locale_falls_back_to_chinese():
 
 
 def test_numbers_and_dates_follow_the_locale():
-    at = datetime(2026, 12, 1, 2, 30, tzinfo=timezone.utc)  # 10:30 in Shanghai
+    at = datetime(2026, 12, 1, 2, 30, tzinfo=UTC)  # 10:30 in Shanghai
     zh, en = i18n.Formats("zh_CN"), i18n.Formats("en")
     assert zh.date(at) == "2026年12月1日" and en.date(at) == "Dec 1, 2026"
     assert en.number(12345) == "12,345" and zh.percent(0.9123) == "91.2%" and zh.percent(None) == "—"

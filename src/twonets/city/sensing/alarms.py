@@ -12,9 +12,10 @@ Alarm changes are published on the in-process topic "alarm" after the unit of wo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session

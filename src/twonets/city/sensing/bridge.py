@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from typing import Callable
+from collections.abc import Callable
 
 from twonets.city.sensing import connection
 from twonets.city.sensing.config import sensing_settings
@@ -61,7 +61,7 @@ class Listener:
             payload["via"] = "mqtt"
             events.publish_remote(topic, payload)
 
-    def start(self) -> "Listener":
+    def start(self) -> Listener:
         cfg = sensing_settings()
         self.client.connect_async(cfg.mqtt_host, cfg.mqtt_port, keepalive=30)
         self.client.loop_start()

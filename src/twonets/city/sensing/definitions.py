@@ -119,7 +119,7 @@ class Clause(_Strict):
 
 
 class All(_Strict):
-    all: list["Condition"] = Field(min_length=1)
+    all: list[Condition] = Field(min_length=1)
 
     def attributes(self) -> set[str]:
         return set().union(*(c.attributes() for c in self.all))
@@ -132,7 +132,7 @@ class All(_Strict):
 
 
 class Any_(_Strict):
-    any: list["Condition"] = Field(min_length=1)
+    any: list[Condition] = Field(min_length=1)
 
     def attributes(self) -> set[str]:
         return set().union(*(c.attributes() for c in self.any))

@@ -8,9 +8,10 @@ answers the timer's question for absence rules. Times come from the readings (or
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Literal, Mapping
+from typing import Literal
 
 from twonets.city.sensing.definitions import Detector
 from twonets.core.calendar import to_local

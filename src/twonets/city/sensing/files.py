@@ -5,9 +5,9 @@ Rich progress bar."""
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator
 
 from sqlalchemy import Engine
 

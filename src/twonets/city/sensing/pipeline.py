@@ -11,9 +11,9 @@ twice. `run_absence` is the timer's half of detection (absence rules).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -44,7 +44,7 @@ class IngestResult:
     cleared: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
 
-    def add(self, other: "IngestResult") -> None:
+    def add(self, other: IngestResult) -> None:
         for name in ("received", "stored", "duplicates", "rejected", "quarantined", "fired", "repeated", "cleared"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for k, v in other.reasons.items():
@@ -114,7 +114,7 @@ def load_states(session: Session, thing_ids: Iterable[str] | None = None, detect
         return out
     ids = list(thing_ids)
     raw = Raw(session)
-    conv = (lambda v: None if v is None else datetime.fromisoformat(v).replace(tzinfo=timezone.utc)) \
+    conv = (lambda v: None if v is None else datetime.fromisoformat(v).replace(tzinfo=UTC)) \
         if raw.dialect == "sqlite" else (lambda v: v)
     try:
         for i in range(0, len(ids), 500):

@@ -16,9 +16,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from twonets.city.sensing.definitions import Catalog
 
@@ -113,7 +114,7 @@ def parse_ts(raw: Any) -> datetime | None:
         if not math.isfinite(raw):
             return None
         try:
-            return datetime.fromtimestamp(raw, tz=timezone.utc)
+            return datetime.fromtimestamp(raw, tz=UTC)
         except (OverflowError, OSError, ValueError):
             return None
     if isinstance(raw, str):
@@ -123,7 +124,7 @@ def parse_ts(raw: Any) -> datetime | None:
             return None
         if value.tzinfo is None:
             return None
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
     return None
 
 

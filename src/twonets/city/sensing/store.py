@@ -5,8 +5,9 @@ one round trip per table per batch — on SQLite and PostgreSQL alike."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -186,7 +187,7 @@ def latest_values(session: Session, thing_ids: Iterable[str]) -> dict[str, dict[
             sqlite_text = raw.dialect == "sqlite"
             for tid, attr, ts, value in raw.cursor.fetchall():
                 if sqlite_text:
-                    ts = datetime.fromisoformat(ts).replace(tzinfo=timezone.utc)
+                    ts = datetime.fromisoformat(ts).replace(tzinfo=UTC)
                 out[tid][attr] = (ts, value)
     finally:
         raw.close()

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import contextvars
 from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Iterable, Literal, Mapping, Sequence
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import and_, func, or_, select, update
@@ -20,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from twonets.city.sensing.tables import tag as tag_t
 from twonets.city.sensing.things import ThingInfo
-from twonets.core.actor import Actor
 from twonets.core import pages
+from twonets.core.actor import Actor
 from twonets.core.calendar import utcnow
 from twonets.core.errors import Forbidden, InvalidInput
 from twonets.data import access

@@ -21,8 +21,8 @@ from twonets.city import spatial
 from twonets.city.sensing.definitions import catalog
 from twonets.city.sensing.tables import latest as latest_t
 from twonets.city.sensing.tables import thing as thing_t
-from twonets.core.actor import Actor
 from twonets.core import pages
+from twonets.core.actor import Actor
 from twonets.core.calendar import utcnow
 from twonets.core.errors import Forbidden, InvalidInput, NotFound
 from twonets.data.masking import mask
@@ -195,7 +195,7 @@ class ThingCache:
         return {i: self.things[i] for i in ids if i in self.things}
 
 
-_caches: "weakref.WeakKeyDictionary[Engine, ThingCache]" = weakref.WeakKeyDictionary()
+_caches: weakref.WeakKeyDictionary[Engine, ThingCache] = weakref.WeakKeyDictionary()
 
 
 def cache_for(bind) -> ThingCache:

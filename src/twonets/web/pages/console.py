@@ -18,7 +18,8 @@ from twonets.city.lifecycle import OPEN
 from twonets.city.sensing import alarms
 from twonets.core.calendar import local_date, utcnow
 from twonets.core.errors import InvalidInput, NotFound
-from twonets.web import i18n, labels, render, stream as live
+from twonets.web import i18n, labels, render
+from twonets.web import stream as live
 from twonets.web.labels import N_
 from twonets.web.pages.board import names as board_names
 from twonets.web.pages.common import get_session, staff

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from twonets.city.sensing.definitions import Detector, catalog
 from twonets.city.sensing.detectors import IDLE, absence_due, in_window, observe_absence, step
 
-T0 = datetime(2026, 11, 26, 15, 0, tzinfo=timezone.utc)  # 23:00 in Shanghai
+T0 = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)  # 23:00 in Shanghai
 
 
 def det(code: str) -> Detector:

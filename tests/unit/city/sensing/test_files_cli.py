@@ -4,7 +4,7 @@ the `twonets ingest` / `twonets sensing …` commands run as a user would."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from typer.testing import CliRunner
@@ -14,7 +14,7 @@ from twonets.cli import app
 from twonets.core.actor import SYSTEM
 from twonets.core.db import session_factory
 
-T0 = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=1)
+T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
 
 
 def _register(engine):
@@ -30,7 +30,7 @@ def _csv(path, n=50):
         lines.append(f"bin-1,fill_pct,{(T0 + timedelta(minutes=i)).isoformat()},{i % 100}")
         lines.append(f"aq-1,aqi,{(T0 + timedelta(minutes=i)).isoformat()},{50 + i}")
     lines += ["bin-1,fill_pct,not-a-time,3", "ghost,fill_pct,2026-01-01T00:00:00Z,3", "bin-1,fill_pct,"
-              f"{T0.isoformat()},abc", "aq-1,aqi,{},900".format(T0.isoformat())]
+              f"{T0.isoformat()},abc", f"aq-1,aqi,{T0.isoformat()},900"]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 

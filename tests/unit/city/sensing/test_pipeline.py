@@ -5,10 +5,11 @@ through the access service, retention."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from tests.sensing_support import CASES, ELDER, register, seed
 from twonets.city import orders as work_orders
 from twonets.city.sensing import alarms, pipeline, store, things
 from twonets.city.sensing.tables import quarantine as quarantine_t
@@ -17,9 +18,7 @@ from twonets.core.actor import SYSTEM
 from twonets.core.db import session_factory, unit_of_work
 from twonets.data.tables import data_access
 
-from tests.sensing_support import CASES, ELDER, register, seed
-
-T0 = datetime(2026, 11, 26, 15, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
 
 
 def _msg(thing_id, minute, **values):

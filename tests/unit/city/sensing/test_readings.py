@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,7 +16,7 @@ class _Thing:
     type = "water_level_gauge"
 
 
-NOW = datetime(2026, 11, 26, 15, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
 THINGS = {"wlg-1": _Thing()}
 
 

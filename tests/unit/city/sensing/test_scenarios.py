@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.sensing_support import CASES, ingest_direct, run_case, seed
 from twonets.city.sensing import pipeline
 from twonets.core.db import session_factory, unit_of_work
-
-from tests.sensing_support import CASES, ingest_direct, run_case, seed
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.detector for c in CASES])
