@@ -83,7 +83,8 @@ def _fresh_db(tmp: Path, name: str) -> tuple[str, Any]:
 
 def _payloads(rows: list[dict], n: int, seed: int) -> list[dict]:
     """Order bodies at points inside the demo district's grids, mixed like the demo."""
-    from twonets.demo.orders import CATEGORY_MIX, CHANNEL_MIX, SOURCE_MIX, _District, _picker
+    from twonets.demo.grids import _District
+    from twonets.demo.mix import CATEGORY_MIX, CHANNEL_MIX, SOURCE_MIX, _picker
 
     rng = random.Random(seed)
     district = _District(rows, rng, seed, pool=8)
@@ -337,7 +338,8 @@ def year_db(seed: int = SEED) -> tuple[Path, int, float | None]:
     from twonets.city.tables import work_order
     from twonets.core import calendar
     from twonets.core.db import make_engine, unit_of_work, upgrade
-    from twonets.demo.orders import Simulator, _cached_router
+    from twonets.demo.orders import _cached_router
+    from twonets.demo.simulation import Simulator
 
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     path = CACHE_DIR / f"year-v{YEAR_VERSION}-seed{seed}-days{YEAR_DAYS}.db"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from fastapi import Depends, FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from sqlalchemy import Engine, text
@@ -11,36 +9,22 @@ from sqlalchemy import Engine, text
 from twonets import __version__
 from twonets import metrics as domain_metrics
 from twonets.api import problems
+from twonets.api.observe import Observed
 from twonets.api.security import install_security
 from twonets.core.config import settings
 from twonets.core.db import default_engine, session_factory
 from twonets.core.logging import configure_logging
 
 
-class _Observe:
-    """Counts requests and their latency per route (plain ASGI: cheaper than BaseHTTPMiddleware)."""
+def _count(requests, latency):
+    """Requests and their latency per route, for /metrics."""
 
-    def __init__(self, app, requests, latency):
-        self.app, self.requests, self.latency = app, requests, latency
+    def on_done(scope, status: int, seconds: float) -> None:
+        route = getattr(scope.get("route"), "path", "unmatched")
+        requests.labels(scope["method"], route, str(status)).inc()
+        latency.labels(scope["method"], route).observe(seconds)
 
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = {"code": 500}
-
-        async def _send(message):
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, _send)
-        finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
-            self.requests.labels(scope["method"], route, str(status["code"])).inc()
-            self.latency.labels(scope["method"], route).observe(time.perf_counter() - started)
+    return on_done
 
 
 def create_app(engine: Engine | None = None) -> FastAPI:
@@ -66,7 +50,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     latency = Histogram("twonets_http_request_seconds", "HTTP latency", ["method", "route"], registry=registry)
     app.state.metrics = registry
 
-    app.add_middleware(_Observe, requests=requests, latency=latency)
+    app.add_middleware(Observed, on_done=_count(requests, latency))
     from twonets.api.deps import BodyFingerprint
 
     app.add_middleware(BodyFingerprint)  # Idempotency-Key retries are told from new requests by their body

@@ -15,9 +15,10 @@ from __future__ import annotations
 import os
 import socket
 import sys
-import time
 
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+from twonets.api.observe import Observed
 
 
 class NoDelayHTTPProtocol(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
@@ -39,33 +40,16 @@ def options(*, host: str, port: int, workers: int = 1, factory: bool = False) ->
                 http=NoDelayHTTPProtocol, log_level="warning", access_log=False, proxy_headers=False)
 
 
-class AccessLog:
-    """Plain ASGI wrapper: one line per HTTP request to stdout once the response has started."""
+def _log_line(scope, status: int, seconds: float, out=None) -> None:
+    out = out or sys.stdout
+    # The path only: query strings can carry API keys (Open311 clients put them there).
+    out.write(f"{scope['method']} {scope['path']} {status} {seconds * 1000:.1f} ms\n")
+    out.flush()
 
-    def __init__(self, app, out=None):
-        self.app = app
-        self.out = out
 
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = {"code": 500}
-
-        async def _send(message):
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, _send)
-        finally:
-            ms = (time.perf_counter() - started) * 1000
-            out = self.out or sys.stdout
-            # The path only: query strings can carry API keys (Open311 clients put them there).
-            out.write(f"{scope['method']} {scope['path']} {status['code']} {ms:.1f} ms\n")
-            out.flush()
+def AccessLog(app, out=None) -> Observed:  # noqa: N802  (reads as the wrapper it makes)
+    """One line per HTTP request to stdout (or `out`) once the response has gone."""
+    return Observed(app, lambda scope, status, seconds: _log_line(scope, status, seconds, out))
 
 
 def access_logged(factory):

@@ -42,32 +42,7 @@ from twonets.city.models import Reporter
 from twonets.core import calendar, ids
 from twonets.core.db import unit_of_work
 from twonets.demo import district as district_mod
-from twonets.demo.grids import _District  # noqa: F401  (re-exported: callers import the demo's parts from here)
-from twonets.demo.mix import (  # noqa: F401
-    ALTERNATES,
-    BEHAVIOUR,
-    CANCEL_REASONS,
-    CATEGORY_MIX,
-    CHANNEL_MIX,
-    CREATOR_CHANNEL,
-    DUPLICATE_BOOST,
-    ESCALATE_REASONS,
-    GIVEN,
-    HOURS,
-    MEASURES,
-    PROBLEMS,
-    REOPEN_CHECK,
-    RETURN_REASONS,
-    SOURCE_MIX,
-    SURNAMES,
-    SUSPEND_REASONS,
-    URGENT,
-    URGENT_DEFAULT,
-    Behaviour,
-    _picker,
-)
-from twonets.demo.order_life import _ceil_minute, _Life, _lognormal_minutes, _minutes  # noqa: F401
-from twonets.demo.simulation import OPENISH, Simulator, _Spec  # noqa: F401
+from twonets.demo.simulation import Simulator
 
 UTC = UTC
 
