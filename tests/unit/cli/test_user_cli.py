@@ -41,21 +41,33 @@ def default_db(tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory):
     """A small demo district made once (with --database-url); tests work on copies of it."""
-    home = tmp_path_factory.mktemp("demo")
-    url = f"sqlite:///{home / 'demo.db'}"
-    r = CliRunner().invoke(app, ["demo", "--days", "1", "--orders-per-day", "200", "--seed", "3", "--database-url", url])
-    assert r.exit_code == 0, r.output
+    from twonets.core import config
     from twonets.core.db import engine_for
 
+    home = tmp_path_factory.mktemp("demo")
+    url = f"sqlite:///{home / 'demo.db'}"
+    with pytest.MonkeyPatch.context() as mp:  # the demo's own keys and audit anchor, copied with it
+        mp.setenv("TWONETS_KEY_DIR", str(home / "keys"))
+        config.settings.cache_clear()
+        r = CliRunner().invoke(app, ["demo", "--days", "1", "--orders-per-day", "200", "--seed", "3", "--database-url", url])
+    config.settings.cache_clear()
+    assert r.exit_code == 0, r.output
     engine_for(url).dispose()  # every change in the main file before it is copied
     return home / "demo.db", r.output
 
 
 @pytest.fixture
-def demo_copy(demo_db, tmp_path):
+def demo_copy(demo_db, tmp_path, monkeypatch):
+    """A copy of the demo database with a copy of its key directory (a database is bound to its keys)."""
+    from twonets.core import config
+
     path = tmp_path / "copy.db"
     shutil.copy(demo_db[0], path)
-    return f"sqlite:///{path}"
+    shutil.copytree(demo_db[0].parent / "keys", tmp_path / "keys")
+    monkeypatch.setenv("TWONETS_KEY_DIR", str(tmp_path / "keys"))
+    config.settings.cache_clear()
+    yield f"sqlite:///{path}"
+    config.settings.cache_clear()
 
 
 def _env(url: str, **extra: str) -> dict[str, str]:
