@@ -142,7 +142,11 @@ class Server:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.workers = workers
-        env = dict(os.environ, TWONETS_DATABASE_URL=url, TWONETS_LOG_LEVEL="WARNING")
+        from twonets.core.config import settings
+
+        # The bench's tokens name this process's issuer (the public base URL): the server must too.
+        env = dict(os.environ, TWONETS_DATABASE_URL=url, TWONETS_LOG_LEVEL="WARNING",
+                   TWONETS_PUBLIC_BASE_URL=settings().public_base_url)
         # Exactly as an operator runs it, without the timer (it would write during the figures).
         cmd = [sys.executable, "-m", "twonets.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
                "--no-tick", "--no-access-log", "--workers", str(workers)]
