@@ -8,7 +8,7 @@ from sqlalchemy import Engine, text
 
 from twonets import __version__
 from twonets import metrics as domain_metrics
-from twonets.api import problems
+from twonets.api import input_guard, problems
 from twonets.api.observe import Observed
 from twonets.api.security import install_security
 from twonets.core.config import settings
@@ -39,6 +39,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         version=__version__,
         description="一网统管 · 一网通办 — run the city and serve the people on one data foundation.",
         docs_url=None, redoc_url=None,  # served from the package by twonets.api.docs (no CDN)
+        dependencies=[Depends(input_guard.check_input)],  # NUL bytes, NaN, deep JSON: one gate for every route
     )
     app.state.engine = engine
     app.state.sessions = session_factory(engine)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -17,7 +16,7 @@ from twonets.api.auth import current_actor, optional_actor, require_roles
 from twonets.api.deps import get_session, idempotent
 from twonets.core import pages
 from twonets.core.actor import Actor
-from twonets.core.calendar import utcnow
+from twonets.core.calendar import AnyInstant, utcnow
 from twonets.core.config import settings
 from twonets.core.errors import InvalidInput
 from twonets.data import access, audit, audit_view, catalogue, identity, sharing
@@ -179,8 +178,8 @@ class ShareRequestIn(BaseModel):
     dataset: str = Field(min_length=1, max_length=80)
     fields: list[str] | None = None
     purpose: str = Field(min_length=1, max_length=2000)
-    valid_from: datetime | None = None
-    valid_until: datetime
+    valid_from: AnyInstant | None = None
+    valid_until: AnyInstant
     unmasked: bool = False
 
 

@@ -4,7 +4,6 @@ e-licences and their verification, figures."""
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -15,6 +14,7 @@ from sqlalchemy.orm import Session
 from twonets.api.auth import current_actor, optional_actor, require_roles
 from twonets.api.deps import get_session, idempotent
 from twonets.core.actor import Actor
+from twonets.core.calendar import Day
 from twonets.core.errors import InvalidInput, NotFound
 from twonets.data import identity
 from twonets.govservices import applications, benefits, eseal, history, licences, matters, ratings, review, stats
@@ -235,7 +235,7 @@ def review_queue(
 
 @router.get("/services/stats")
 def service_stats(
-    since: date | None = None, until: date | None = None, by: str | None = Query(None, pattern="^(matter|department)$"),
+    since: Day | None = None, until: Day | None = None, by: str | None = Query(None, pattern="^(matter|department)$"),
     actor: Actor | None = Depends(optional_actor), session: Session = Depends(get_session),
 ) -> dict[str, Any]:
     return stats.stats(session, since=since, until=until, by=by)

@@ -136,6 +136,8 @@ def _parse_time(name: str, raw: str) -> datetime:
         raise Open311Error(400, f"{name} must be an ISO 8601 date-time, e.g. 2026-11-24T08:00:00+08:00.") from None
     if at.tzinfo is None:  # without an offset: the district's local time
         at = at.replace(tzinfo=calendar.LOCAL_TZ)
+    if not calendar.in_range(at):
+        raise Open311Error(400, f"{name} must lie {calendar.RANGE_TEXT}.")
     return at
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from twonets.api.auth import current_actor
@@ -13,6 +13,7 @@ from twonets.api.deps import get_session, idempotent
 from twonets.city import lifecycle, orders
 from twonets.city.models import Order, OrderCreate, OrderPage, TickResult, TransitionRequest
 from twonets.core.actor import Actor
+from twonets.core.calendar import Instant
 
 router = APIRouter(prefix="/api/v1", tags=["work orders"])
 Action = Literal[tuple(a for a in lifecycle.ACTIONS if a not in lifecycle.SYSTEM_ACTIONS)]  # type: ignore[valid-type]
@@ -46,8 +47,8 @@ class OrderQuery(BaseModel):
     grid_code: str | None = Field(None, max_length=40)
     flag: Literal["ok", "warning", "overdue"] | None = None
     master_id: str | None = Field(None, max_length=40)
-    created_from: AwareDatetime | None = Field(None, description="ISO 8601 with a time zone, inclusive")
-    created_to: AwareDatetime | None = Field(None, description="ISO 8601 with a time zone, exclusive")
+    created_from: Instant | None = Field(None, description="ISO 8601 with a time zone, inclusive")
+    created_to: Instant | None = Field(None, description="ISO 8601 with a time zone, exclusive")
 
 
 @router.get("/orders", response_model=OrderPage, summary="List work orders, newest first")

@@ -18,7 +18,7 @@ from twonets.city.sensing import alarms, bridge, pipeline, store, tags, things
 from twonets.city.sensing.definitions import catalog
 from twonets.core import events
 from twonets.core.actor import Actor
-from twonets.core.calendar import utcnow
+from twonets.core.calendar import AnyInstant, utcnow
 from twonets.core.errors import InvalidInput
 
 router = APIRouter(prefix="/api/v1", tags=["city sensing"])
@@ -85,8 +85,8 @@ def _aware(name: str, value: datetime | None) -> None:
 
 
 @router.get("/things/{thing_id}/readings", summary="A thing's readings: raw, or minute/hour rollups")
-def thing_readings(thing_id: str, start: datetime | None = Query(None, alias="from", description="ISO 8601, inclusive (default: `to` − 24 h)"),
-                   end: datetime | None = Query(None, alias="to", description="ISO 8601, exclusive (default: now)"),
+def thing_readings(thing_id: str, start: AnyInstant | None = Query(None, alias="from", description="ISO 8601, inclusive (default: `to` − 24 h)"),
+                   end: AnyInstant | None = Query(None, alias="to", description="ISO 8601, exclusive (default: now)"),
                    agg: Literal["raw", "minute", "hour"] = "raw", attribute: str | None = Query(None, max_length=40),
                    limit: int = Query(500, ge=1, le=5000), cursor: str | None = Query(None, max_length=200),
                    _: Actor = Depends(staff), session: Session = Depends(get_session)) -> dict[str, Any]:

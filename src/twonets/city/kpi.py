@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from twonets.city.lifecycle import OrderState
 from twonets.city.tables import KPI_FLAGS
 from twonets.city.tables import work_order as wo
-from twonets.core.calendar import DAY, local_midnight
+from twonets.core.calendar import DAY, RANGE_TEXT, day_in_range, local_midnight
 from twonets.core.errors import InvalidInput
 
 CUTS = {"department": "department", "source": "source", "category": "category", "street": "street_code",
@@ -73,10 +73,14 @@ class KpiQuery(BaseModel):
             if not raw:
                 return None
             try:
-                return date.fromisoformat(raw)
+                value = date.fromisoformat(raw)
             except ValueError:
                 raise InvalidInput(f"{name} must be a day like 2026-11-24, not {raw!r}",
                                    errors=[{"field": name, "message": "invalid date"}]) from None
+            if not day_in_range(value):
+                raise InvalidInput(f"{name} must be a day {RANGE_TEXT}",
+                                   errors=[{"field": name, "message": "out of range"}])
+            return value
 
         if group_by is not None and group_by not in CUTS:
             raise InvalidInput(f"group_by must be one of {', '.join(CUTS)}",

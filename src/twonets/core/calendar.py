@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
 import yaml
+from pydantic import AfterValidator, AwareDatetime
 
 log = logging.getLogger("twonets.calendar")
 
@@ -58,6 +59,46 @@ def local_midnight(day: date) -> datetime:
 
 def end_of_local_day(at: datetime) -> datetime:
     return local_midnight(local_date(at) + timedelta(days=1))
+
+
+# --- the range of time the system reasons about --------------------------------------------
+
+# Every instant and day that comes from outside (filters, readings, validity periods) lies in
+# this range: far beyond any record, and far enough inside Python's years 1-9999 that a day
+# added, a window of 90 days subtracted or a conversion to UTC never overflows.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+RANGE_TEXT = f"between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}"
+
+
+def day_in_range(day: date) -> bool:
+    return FIRST_DAY <= day <= LAST_DAY
+
+
+def in_range(at: datetime) -> bool:
+    """Whether an instant (aware; a naive one is read as UTC) lies in the supported range."""
+    try:
+        utc = at.astimezone(UTC) if at.tzinfo is not None else at
+    except OverflowError:  # e.g. 0001-01-01T00:00+14:00 is before year 1 in UTC
+        return False
+    return day_in_range(utc.date())
+
+
+def _instant(at: datetime) -> datetime:
+    if not in_range(at):
+        raise ValueError(f"a time {RANGE_TEXT}")
+    return at
+
+
+def _day(day: date) -> date:
+    if not day_in_range(day):
+        raise ValueError(f"a day {RANGE_TEXT}")
+    return day
+
+
+# Types for validated input (API query parameters and bodies): an error names the field.
+Instant = Annotated[AwareDatetime, AfterValidator(_instant)]
+AnyInstant = Annotated[datetime, AfterValidator(_instant)]  # where a naive time is accepted (and read as UTC)
+Day = Annotated[date, AfterValidator(_day)]
 
 
 # --- working days -------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,8 +37,15 @@ def require_existing_sqlite(flag: bool) -> None:
     _sqlite_must_exist = flag
 
 
+def strict_json(value) -> str:
+    """JSON columns hold JSON: NaN and Infinity (which json.dumps writes by default, and SQLite
+    would store as text no JSON reader accepts) are refused, on both databases."""
+    return json.dumps(value, allow_nan=False)
+
+
 def make_engine(url: str | None = None, **kwargs) -> Engine:
     url = url or settings().database_url
+    kwargs.setdefault("json_serializer", strict_json)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         path = engine.url.database

@@ -54,11 +54,11 @@ def stats(
 ) -> dict[str, Any]:
     """Figures over applications created on local days [since, until] (default: last 30 days)."""
     now = now or utcnow()
+    for name, value in (("since", since), ("until", until)):  # checked before any day is added to them
+        if value is not None and not (date(2000, 1, 1) <= value <= date(2100, 12, 31)):
+            raise InvalidInput(f"{name} must lie between 2000 and 2100", errors=[{"field": name, "message": "out of range"}])
     until = until or local_date(now)
     since = since or until - timedelta(days=29)
-    for name, value in (("since", since), ("until", until)):
-        if not (date(2000, 1, 1) <= value <= date(2100, 12, 31)):
-            raise InvalidInput(f"{name} must lie between 2000 and 2100", errors=[{"field": name, "message": "out of range"}])
     if since > until:
         raise InvalidInput("since is after until", errors=[{"field": "since", "message": "after until"}])
     if by not in (None, "matter", "department"):

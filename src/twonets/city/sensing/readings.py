@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from twonets.city.sensing.definitions import Catalog
+from twonets.core.calendar import in_range
 
 MAX_SKEW = timedelta(minutes=5)
 REASONS = (
@@ -114,15 +115,16 @@ def parse_ts(raw: Any) -> datetime | None:
         if not math.isfinite(raw):
             return None
         try:
-            return datetime.fromtimestamp(raw, tz=UTC)
+            value = datetime.fromtimestamp(raw, tz=UTC)
         except (OverflowError, OSError, ValueError):
             return None
+        return value if in_range(value) else None
     if isinstance(raw, str):
         try:
             value = datetime.fromisoformat(raw)
         except ValueError:
             return None
-        if value.tzinfo is None:
+        if value.tzinfo is None or not in_range(value):
             return None
         return value.astimezone(UTC)
     return None

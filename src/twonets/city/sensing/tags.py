@@ -23,7 +23,7 @@ from twonets.city.sensing.tables import tag as tag_t
 from twonets.city.sensing.things import ThingInfo
 from twonets.core import pages
 from twonets.core.actor import Actor
-from twonets.core.calendar import utcnow
+from twonets.core.calendar import AnyInstant, utcnow
 from twonets.core.errors import Forbidden, InvalidInput
 from twonets.data import access
 
@@ -40,8 +40,8 @@ class TagIn(BaseModel):
     subject_kind: Literal["person", "place", "organisation", "thing"]
     subject_ref: str = Field(min_length=1, max_length=80)
     source_department: str | None = Field(default=None, max_length=40)
-    valid_from: datetime | None = None
-    valid_to: datetime | None = None
+    valid_from: AnyInstant | None = None
+    valid_to: AnyInstant | None = None
 
     @model_validator(mode="after")
     def _period(self):
