@@ -8,7 +8,7 @@ from sqlalchemy import Engine, text
 
 from twonets import __version__
 from twonets import metrics as domain_metrics
-from twonets.api import input_guard, problems
+from twonets.api import input_guard, openapi, problems
 from twonets.api.observe import Observed
 from twonets.api.security import install_security
 from twonets.core.config import settings
@@ -64,7 +64,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
 
     from twonets.api.auth import metrics_reader
 
-    @app.get("/metrics", tags=["ops"], response_class=Response, dependencies=[Depends(metrics_reader)])
+    @app.get("/metrics", tags=["ops"], response_class=Response, dependencies=[Depends(metrics_reader)],
+             responses=openapi.content("text/plain", description="Prometheus text exposition format"))
     def metrics() -> Response:
         body = generate_latest(registry) + generate_latest(domain_metrics.REGISTRY)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
@@ -76,4 +77,5 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     from twonets import web
 
     web.install(app)  # the console's pages (and later the portal's), beside the API
+    openapi.install(app)  # what each route really answers: problem details, media types
     return app

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from twonets.api.auth import current_actor, optional_actor, require_roles
 from twonets.api.deps import get_session, idempotent
+from twonets.api.openapi import content
 from twonets.core import pages
 from twonets.core.actor import Actor
 from twonets.core.calendar import AnyInstant, utcnow
@@ -54,7 +55,7 @@ def search_catalogue(
     return {"items": [d.as_dict(now) for d in items], "next": nxt}
 
 
-@router.get("/catalogue.jsonld", tags=["catalogue"])
+@router.get("/catalogue.jsonld", tags=["catalogue"], responses=content(JSONLD, description="DCAT-AP (JSON-LD)"))
 def catalogue_dcat(
     request: Request, actor: Actor | None = Depends(optional_actor), session: Session = Depends(get_session)
 ) -> JSONResponse:
@@ -127,7 +128,8 @@ def dataset_updated(
     return catalogue.mark_updated(session, actor, code).as_dict(utcnow())
 
 
-@router.get("/catalogue/{code}/download.csv", tags=["open data"])
+@router.get("/catalogue/{code}/download.csv", tags=["open data"], response_class=StreamingResponse,
+            responses=content("text/csv"))
 def download_csv(code: str, request: Request) -> StreamingResponse:
     """An open dataset as CSV: personal and internal fields removed or generalised."""
     session: Session = request.app.state.sessions()
@@ -162,7 +164,8 @@ def download_csv(code: str, request: Request) -> StreamingResponse:
     )
 
 
-@router.get("/catalogue/{code}/download.parquet", tags=["open data"], response_class=Response)
+@router.get("/catalogue/{code}/download.parquet", tags=["open data"], response_class=Response,
+            responses=content("application/vnd.apache.parquet"))
 def download_parquet(code: str, session: Session = Depends(get_session)) -> Response:
     """An open dataset as Parquet: the same columns and rows as the CSV, each column typed by its field."""
     ds, body = catalogue.parquet_bytes(session, code)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from twonets.api.auth import current_actor, optional_actor, require_roles
 from twonets.api.deps import get_session, idempotent
+from twonets.api.openapi import content
 from twonets.core.actor import Actor
 from twonets.core.calendar import Day
 from twonets.core.errors import InvalidInput, NotFound
@@ -49,7 +50,7 @@ def list_matters(
     return {"items": items, "next": nxt}
 
 
-@router.get("/matters/export")
+@router.get("/matters/export", response_class=Response, responses=content("application/json", "text/csv"))
 def export_matters(format: str = Query("json", pattern="^(json|csv)$"), session: Session = Depends(get_session)) -> Response:
     if format == "csv":
         return PlainTextResponse(matters.export_csv(session), media_type="text/csv; charset=utf-8")
@@ -259,13 +260,14 @@ def get_licence(licence_id: str, actor: Actor = Depends(current_actor), session:
     return licences.get(session, actor, licence_id, _subject(session, actor)).as_dict()
 
 
-@router.get("/licences/{licence_id}/credential.json")
+@router.get("/licences/{licence_id}/credential.json", response_class=Response,
+            responses=content(licences.VC_MEDIA_TYPE, description="The W3C Verifiable Credential"))
 def licence_credential(licence_id: str, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)) -> Response:
     lic = licences.get(session, actor, licence_id, _subject(session, actor))
     return Response(json.dumps(lic.credential, ensure_ascii=False, indent=1), media_type=licences.VC_MEDIA_TYPE)
 
 
-@router.get("/licences/{licence_id}/qr.{kind}")
+@router.get("/licences/{licence_id}/qr.{kind}", response_class=Response, responses=content("image/png", "image/svg+xml"))
 def licence_qr(licence_id: str, kind: str, session: Session = Depends(get_session)) -> Response:
     """The QR code of the licence's verify URL (PNG or SVG); it reveals nothing else."""
     if kind not in ("png", "svg"):

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from twonets.api.auth import current_actor
 from twonets.api.deps import get_session
+from twonets.api.openapi import content
 from twonets.city import kpi
 from twonets.core.actor import Actor
 from twonets.core.errors import Forbidden
@@ -17,7 +18,8 @@ from twonets.core.errors import Forbidden
 router = APIRouter(prefix="/api/v1", tags=["kpi"])
 
 
-@router.get("/kpi", summary="The KPI table for a period and cut", response_model=None)
+@router.get("/kpi", summary="The KPI table for a period and cut", response_model=None,
+            responses=content("application/json", "text/csv", description="The KPI rows (`format=csv`: CSV)"))
 def get_kpi(
     session: Session = Depends(get_session),
     actor: Actor = Depends(current_actor),

@@ -11,13 +11,15 @@ import mimetypes
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
+from twonets.api.openapi import content
 from twonets.core import media
 from twonets.core.errors import NotFound
 
 router = APIRouter(tags=["media"])
 
 
-@router.get("/media/{key:path}", summary="A stored photo, by its key", response_class=FileResponse)
+@router.get("/media/{key:path}", summary="A stored photo, by its key", response_class=FileResponse,
+            responses=content("image/jpeg", "image/png", "image/gif", "image/webp"))
 def get_media(key: str) -> FileResponse:
     path = media.path_of(key)
     if path is None:

@@ -7,7 +7,7 @@ Limits the server adds to every matter's schema (where the schema says nothing i
 - a free-text string is at most `DEFAULT_MAX_LENGTH` characters, a list at most `DEFAULT_MAX_ITEMS`
   items;
 - an error message quotes at most `ECHO` characters of what was sent, so a huge value never comes
-  back in the error body;
+  back in the error body, and at most `MAX_ERRORS` errors are listed;
 - a whole form is at most `MAX_FORM_BYTES` as JSON and nested at most `MAX_FORM_DEPTH` levels, and
   its numbers are finite (NaN and Infinity are not JSON: stored, they would break the database's
   JSON), whatever the schema says — checked before the schema, on every form given.
@@ -33,6 +33,7 @@ DEFAULT_MAX_ITEMS = 100
 ECHO = 200
 MAX_FORM_BYTES = 64 * 1024
 MAX_FORM_DEPTH = 8
+MAX_ERRORS = 20
 
 _validators: dict[int, tuple[Matter, jsonschema.Draft202012Validator]] = {}
 
@@ -97,31 +98,36 @@ def form_errors(matter: Matter, form: dict[str, Any], *, complete: bool = True) 
 
 
 def _raise(errors: list[dict[str, str]], what: str) -> None:
+    """At most MAX_ERRORS errors are listed (a form of 10,000 unknown fields is not echoed back)."""
     if errors:
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
-        raise InvalidInput(f"{what}: {detail}", errors=errors)
+        more = len(errors) - MAX_ERRORS
+        if more > 0:
+            detail += f" (and {len(errors) - 5} more errors; the first {MAX_ERRORS} are listed)"
+        raise InvalidInput(f"{what}: {detail}", errors=errors[:MAX_ERRORS])
 
 
 _BOUNDS = ("unknown field", "at most ")
 
 
-def limit_errors(form: Any) -> list[dict[str, str]]:
-    """The limits of every form (see the module): depth and finite numbers, then size."""
+def structure_errors(form: Any) -> list[dict[str, str]]:
+    """Depth and finite numbers (see the module), checked before the schema walks the form."""
     errors: list[dict[str, str]] = []
     stack: list[tuple[tuple, Any, int]] = [((), form, 0)]
     while stack:
         at, node, depth = stack.pop()
-        field = ".".join(["form", *(str(p)[:ECHO] for p in at)])
         if depth > MAX_FORM_DEPTH:
             return [{"field": "form", "message": f"nested deeper than {MAX_FORM_DEPTH} levels"}]
         if isinstance(node, float) and not math.isfinite(node):
-            errors.append({"field": field, "message": "not a finite number"})
+            errors.append({"field": ".".join(["form", *(_short(p) for p in at)]), "message": "not a finite number"})
         elif isinstance(node, dict):
             stack.extend(((*at, k), v, depth + 1) for k, v in node.items())
         elif isinstance(node, list):
             stack.extend(((*at, i), v, depth + 1) for i, v in enumerate(node))
-    if errors:
-        return sorted(errors, key=lambda e: e["field"])
+    return sorted(errors, key=lambda e: e["field"])
+
+
+def size_errors(form: Any) -> list[dict[str, str]]:
     if len(json.dumps(form, ensure_ascii=False, default=str).encode()) > MAX_FORM_BYTES:
         return [{"field": "form", "message": f"at most {MAX_FORM_BYTES // 1024} KiB"}]
     return []
@@ -130,14 +136,14 @@ def limit_errors(form: Any) -> list[dict[str, str]]:
 def check_shape(matter: Matter, form: dict[str, Any]) -> None:
     """Unknown fields and over-long values are refused at once, even in a draft (nothing
     unbounded is stored); the other errors are reported, all together, on submit."""
-    _raise(limit_errors(form), "the form is not valid")
+    _raise(structure_errors(form), "the form is not valid")
     errors = [e for e in form_errors(matter, form, complete=False) if e["message"].startswith(_BOUNDS)]
-    _raise(errors, "the form is not valid")
+    _raise(errors or size_errors(form), "the form is not valid")
 
 
 def check_complete(matter: Matter, form: dict[str, Any], uploads: dict[str, Any]) -> None:
-    _raise(limit_errors(form), "the application is not complete")
-    errors = form_errors(matter, form)
+    _raise(structure_errors(form), "the application is not complete")
+    errors = form_errors(matter, form) or size_errors(form)
     for m in matter.materials:
         if m.source == "upload" and m.required and m.code not in uploads:
             errors.append({"field": f"materials.{m.code}", "message": f"upload {m.name_en} ({m.name_zh})"})
