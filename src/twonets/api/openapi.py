@@ -83,6 +83,11 @@ ROUTE_ERRORS: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/api/v1/auth/refresh"): (401,),  # an unknown, expired or reused refresh token
     ("POST", "/api/v1/auth/logout"): (401,),  # no session named
     ("GET", "/api/v1/audit/verify"): (409,),
+    # a thing named in the query or body that does not exist
+    ("GET", "/api/v1/locate"): (404,),  # a point outside the district
+    ("POST", "/api/v1/access/read"): (404,),
+    ("POST", "/api/v1/applications"): (404,),
+    ("POST", "/api/v1/sharing/requests"): (404,),
 }
 # Writes that change no shared state, so never conflict.
 NO_CONFLICT = {("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/refresh"), ("POST", "/api/v1/auth/logout")}
@@ -111,15 +116,18 @@ def _calls(dependant) -> Iterator[Any]:
         yield from _calls(dep)
 
 
-def _identity(route) -> bool:
+def _identity(route) -> str | None:
+    """'required' when the route needs a caller, 'optional' when it takes one if sent, else None."""
     from twonets.api import auth
 
-    direct = {auth.current_actor, auth.optional_actor, auth.metrics_reader}
+    found = None
     for call in _calls(route.dependant):
-        name = getattr(call, "__qualname__", "")
-        if call in direct or name.startswith(("require_roles.", "api_key_actor.")):
-            return True
-    return False
+        if call in (auth.current_actor, auth.metrics_reader) or \
+                getattr(call, "__qualname__", "").startswith(("require_roles.", "api_key_actor.")):
+            return "required"
+        if call is auth.optional_actor:
+            found = "optional"
+    return found
 
 
 def _statuses(route, method: str) -> list[int]:
@@ -168,6 +176,8 @@ def document(app: FastAPI) -> dict[str, Any]:
             if route.path_format.startswith("/open311/"):
                 _open311(op)
                 continue
+            if _identity(route) == "optional" and op.get("security"):
+                op["security"] = [{}, *op["security"]]  # anonymous callers too
             for status in _statuses(route, method):
                 op["responses"][str(status)] = {"description": REASONS[status], "content": problem}
             op["responses"] = dict(sorted(op["responses"].items()))
