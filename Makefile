@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export TWONETS_DATABASE_URL ?= sqlite:///./twonets.db
 DEMO_DAYS ?= 7
 
-.PHONY: run test bench install demo clean mosquitto broker web-assets browser
+.PHONY: run test bench fuzz install demo clean mosquitto broker web-assets browser
 
 VENDOR := src/twonets/web/static/vendor
 
@@ -59,6 +59,12 @@ test: $(STAMP) mosquitto
 
 bench: $(STAMP) mosquitto
 	$(BIN)/python -m bench
+
+# Schemathesis against a live server as an administrator, a department handler and a citizen:
+# 100 examples per operation, every check, the stateful phase; prints per caller the cases run
+# and the failures by check, and fails on any server error (tests/fuzz.py; `make test` runs a share).
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) twonets.db twonets.db-wal twonets.db-shm var/keys  # the keys (and audit anchor) of that database
