@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Body, Depends, Path, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
@@ -39,7 +41,7 @@ def escalation_levels() -> dict:
 
 
 @router.get("/areas", summary="Spatial units of one level as a GeoJSON FeatureCollection", response_class=GeoJSONResponse)
-def areas(level: str = Query("street", description="district, street, community or grid"),
+def areas(level: Literal["district", "street", "community", "grid"] = Query("street", description="the level of the units"),
           parent: str | None = Query(None, max_length=40), session: Session = Depends(get_session)) -> GeoJSONResponse:
     return GeoJSONResponse(spatial.feature_collection(session, level, parent))
 
