@@ -83,7 +83,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait(url: str, seconds: float = 60) -> None:
+def _wait(url: str, seconds: float = 180) -> None:
     import httpx
 
     end = time.monotonic() + seconds
@@ -94,7 +94,7 @@ def _wait(url: str, seconds: float = 60) -> None:
         except httpx.HTTPError:
             pass
         time.sleep(0.3)
-    raise SystemExit(f"the server did not answer at {url}")
+    raise SystemExit(f"the server did not answer at {url} (its log: server.log beside the database)")
 
 
 def _counts(report: Path) -> tuple[int, Counter]:
@@ -130,8 +130,9 @@ def main() -> int:
     seed(engine)
     headers = tokens(engine)
     engine.dispose()
+    server_log = (work / "server.log").open("w")
     server = subprocess.Popen([str(Path(sys.executable).with_name("twonets")), "serve", "--port", str(port), "--no-tick",
-                               "--no-access-log"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               "--no-access-log"], env=env, stdout=server_log, stderr=subprocess.STDOUT)
     st = Path(sys.executable).with_name("st")
     server_errors = 0
     try:

@@ -33,7 +33,7 @@ _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 _NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonlines")
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
-_OPEN = frozenset(b"[{")
+_PAIR = re.compile(rb"\[\]|\{\}")
 
 
 class _NonFinite:
@@ -48,16 +48,23 @@ def _printable(name: str) -> str:
 
 
 def _json_depth_exceeds(raw: bytes, limit: int) -> bool:
+    """Whether a JSON text nests deeper than `limit`: its brackets (outside strings) lose their
+    innermost pairs once per level, at C speed; what is left after `limit` rounds is deeper
+    (or malformed, which the parser then says)."""
     brackets = _STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
-    depth = 0
-    for b in brackets:
-        if b in _OPEN:
-            depth += 1
-            if depth > limit:
-                return True
-        else:
-            depth -= 1
-    return False
+    for _ in range(limit):
+        if not brackets:
+            return False
+        brackets = _PAIR.sub(b"", brackets)
+    if not brackets:
+        return False
+    try:
+        json.loads(raw)
+    except RecursionError:
+        return True
+    except ValueError:
+        return False  # malformed: the parser's error says where
+    return True
 
 
 def _path(parts: tuple) -> str:
