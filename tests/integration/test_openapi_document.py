@@ -123,3 +123,11 @@ def test_other_media_types_are_declared(live):
     r = client.get("/open311/v2/requests/WO-none.xml")  # an Open311 error, in the format of the path
     assert r.status_code == 404 and r.headers["content-type"].startswith("application/xml")
     _conforms(doc, r)
+
+
+def test_a_method_the_route_does_not_take_is_a_405_naming_the_allowed_ones(live):
+    client, doc = live
+    r = client.delete("/api/v1/kpi")
+    assert r.status_code == 405 and r.headers["allow"] == "GET", (r.status_code, dict(r.headers))
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert "delete" not in doc["paths"]["/api/v1/kpi"]

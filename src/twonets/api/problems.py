@@ -58,7 +58,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException):
         titles = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized", 403: "Forbidden"}
-        return problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail))
+        response = problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail))
+        response.headers.update(exc.headers or {})  # e.g. the methods a 405 allows (RFC 9110 §15.5.6)
+        return response
 
     @app.exception_handler(Exception)
     async def _bug(_: Request, exc: Exception):  # a 500 is always a bug: log it, say so plainly
