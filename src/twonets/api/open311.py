@@ -335,8 +335,11 @@ _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 def unmatched(request: Request, rest: str) -> Response:
     allowed = sorted({m for r in v2.routes if r.path_regex.match(request.url.path) and r.name != "unmatched"
                       for m in getattr(r, "methods", ())})
-    if allowed:
-        raise Open311Error(405, f"{request.method} is not allowed here; use {', '.join(allowed)}.")
+    if allowed:  # the spec's error list, with the Allow header RFC 9110 asks of a 405
+        response = error_response("xml" if request.url.path.lower().endswith(".xml") else "json", 405,
+                                  [f"{request.method} is not allowed here; use {', '.join(allowed)}."])
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
     raise Open311Error(404, f"No such Open311 resource: {request.url.path}. See {PREFIX}/services.json "
                             f"and /open311/discovery.json.")
 

@@ -176,8 +176,8 @@ def document(app: FastAPI) -> dict[str, Any]:
             if route.path_format.startswith("/open311/"):
                 _open311(op)
                 continue
-            if _identity(route) == "optional" and op.get("security"):
-                op["security"] = [{}, *op["security"]]  # anonymous callers too
+            if _identity(route) != "required" and op.get("security"):
+                op["security"] = [{}, *op["security"]]  # a caller if one is sent (sign-out: or a refresh token)
             for status in _statuses(route, method):
                 op["responses"][str(status)] = {"description": REASONS[status], "content": problem}
             op["responses"] = dict(sorted(op["responses"].items()))
