@@ -145,7 +145,7 @@ def main() -> int:
                             "--phases", PHASES, "--seed", str(SEED), "--workers", "1",
                             "--header", f"{name}: {value}", "--report", "ndjson", "--report-ndjson-path", str(report),
                             "--suppress-health-check", "all"],
-                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+                           env=env, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
             cases, failures = _counts(report)
             server_errors += failures.get("not_a_server_error", 0)
             by_check = ", ".join(f"{check} {n}" for check, n in failures.most_common()) or "none"

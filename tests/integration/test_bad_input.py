@@ -208,3 +208,9 @@ def test_a_huge_form_is_a_short_422(client):
     r = client.patch(f"/api/v1/applications/{started}", headers=client.citizen, json={"form": many})
     assert r.status_code == 422 and r.json()["errors"][0]["field"].startswith("form"), r.text[:300]
     assert len(r.content) < 4096  # the error does not echo the form
+
+
+def test_a_time_is_written_out_never_a_bare_number(client):
+    r = client.post("/api/v1/tags", headers=bearer(ADMIN), json=[
+        {"tag": "elderly_alone", "subject_kind": "person", "subject_ref": "P1", "valid_from": 0}])
+    assert r.status_code == 422 and r.json()["errors"][0]["field"].endswith("valid_from"), r.text

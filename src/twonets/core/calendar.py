@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 import yaml
-from pydantic import AfterValidator, AwareDatetime
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 
 log = logging.getLogger("twonets.calendar")
 
@@ -95,10 +95,17 @@ def _day(day: date) -> date:
     return day
 
 
+def _written(value: object) -> object:
+    """Times and days come written out (ISO 8601), never as a bare number of seconds."""
+    if isinstance(value, (int, float)):
+        raise ValueError("an ISO 8601 text, e.g. 2026-11-28T10:00:00+08:00")
+    return value
+
+
 # Types for validated input (API query parameters and bodies): an error names the field.
-Instant = Annotated[AwareDatetime, AfterValidator(_instant)]
-AnyInstant = Annotated[datetime, AfterValidator(_instant)]  # where a naive time is accepted (and read as UTC)
-Day = Annotated[date, AfterValidator(_day)]
+Instant = Annotated[AwareDatetime, BeforeValidator(_written), AfterValidator(_instant)]
+AnyInstant = Annotated[datetime, BeforeValidator(_written), AfterValidator(_instant)]  # a naive time is read as UTC
+Day = Annotated[date, BeforeValidator(_written), AfterValidator(_day)]
 
 
 # --- working days -------------------------------------------------------------------------
