@@ -131,5 +131,7 @@ def test_a_method_the_route_does_not_take_is_a_405_naming_the_allowed_ones(live)
     assert r.status_code == 405 and r.headers["allow"] == "GET", (r.status_code, dict(r.headers))
     assert r.headers["content-type"].startswith("application/problem+json")
     assert "delete" not in doc["paths"]["/api/v1/kpi"]
+    r = client.delete("/api/v1/orders")  # two routes serve the path: both their methods are named
+    assert r.status_code == 405 and r.headers["allow"] == "GET, POST", dict(r.headers)
     r = client.put("/open311/v2/services.json")
     assert r.status_code == 405 and r.headers["allow"] == "GET" and isinstance(r.json(), list), r.text

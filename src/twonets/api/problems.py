@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from twonets.core.errors import DomainError
@@ -44,6 +45,16 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     return [_error(e) for e in exc.errors()]
 
 
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods of every route whose path matches `path` (a path may be served by several)."""
+    found: set[str] = set()
+    for route in iter_route_contexts(app.routes):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path):
+            found |= set(getattr(route, "methods", None) or ())
+    return sorted(found)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError):
@@ -56,10 +67,12 @@ def install(app: FastAPI) -> None:
         return problem(422, "Invalid input", detail or "The request is not valid.", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException):
+    async def _http(request: Request, exc: StarletteHTTPException):
         titles = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized", 403: "Forbidden"}
         response = problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail))
-        response.headers.update(exc.headers or {})  # e.g. the methods a 405 allows (RFC 9110 §15.5.6)
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:  # every method the path takes, not only those of its first route (RFC 9110)
+            response.headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
         return response
 
     @app.exception_handler(Exception)
