@@ -214,3 +214,10 @@ def test_a_time_is_written_out_never_a_bare_number(client):
     r = client.post("/api/v1/tags", headers=bearer(ADMIN), json=[
         {"tag": "elderly_alone", "subject_kind": "person", "subject_ref": "P1", "valid_from": 0}])
     assert r.status_code == 422 and r.json()["errors"][0]["field"].endswith("valid_from"), r.text
+
+
+def test_a_flag_is_true_or_false_never_a_word_or_number(client):
+    for value in ("yes", 1, "true"):
+        r = client.post("/api/v1/catalogue", headers=bearer(ADMIN), json={
+            "code": "test_flags", "name_zh": "测试", "name_en": "Test", "owner": "gongan", "open_data": value})
+        assert r.status_code == 422 and "open_data" in [e["field"] for e in r.json()["errors"]], (value, r.text[:300])

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from twonets.data.masking import default_mask, valid_generalise
 
@@ -80,7 +80,7 @@ class DatasetSpec(BaseModel):
     keywords: list[str] = Field(default_factory=list)
     update_frequency: Frequency = "daily"
     sharing_class: SharingClass = "conditional"
-    open_data: bool = False
+    open_data: StrictBool = False  # true or false, not "yes" or 1 (schemathesis: negative data accepted)
     fields: list[FieldSpec] = Field(min_length=1)
 
     @model_validator(mode="after")
