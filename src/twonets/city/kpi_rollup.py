@@ -15,7 +15,7 @@ filters — category, grid, channel — still read the orders). `rebuild` recomp
 from the orders (after a bulk load that bypassed the repository, or to check it).
 
 Concurrency: each write is an upsert that adds to the stored sums (`INSERT … ON CONFLICT DO
-UPDATE SET n = n + excluded.n`, the same SQL on SQLite and PostgreSQL), so concurrent writers
+UPDATE SET n = order_kpi_day.n + excluded.n`, the same SQL on SQLite and PostgreSQL), so concurrent writers
 never lose an increment; rows are written in key order, so two writers cannot deadlock on them.
 """
 
@@ -27,12 +27,13 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Integer, cast, delete, func, insert, literal, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from twonets.city.tables import KPI_FLAGS, ROLLUP_KEY, order_kpi_day
 from twonets.city.tables import work_order as wo
 from twonets.core.calendar import LOCAL_TZ, local_date
+from twonets.data.fastpath import Raw
 
 FLAG_COLUMNS = tuple(f"k_{name}" for name in KPI_FLAGS)
 SUMS = ("orders", *FLAG_COLUMNS, "resolution_ms", "resolution_working_ms", "returns")
@@ -58,20 +59,28 @@ def contribution(v: Mapping[str, Any]) -> tuple[Key, tuple[int, ...]]:
 # --- writing ------------------------------------------------------------------------------
 
 
-def _upsert(dialect: str):
-    ins = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(order_kpi_day)
-    return ins.on_conflict_do_update(index_elements=list(ROLLUP_KEY),
-                                     set_={c: order_kpi_day.c[c] + ins.excluded[c] for c in SUMS})
-
-
-_UPSERT = {"sqlite": _upsert("sqlite"), "postgresql": _upsert("postgresql")}
+# One upsert that adds to the stored sums, the same SQL on SQLite and PostgreSQL, run on the unit
+# of work's DBAPI cursor (data/fastpath.py): it is written with every order that is created.
+UPSERT_SQL = (
+    f"INSERT INTO order_kpi_day ({', '.join((*ROLLUP_KEY, *SUMS))}) "
+    f"VALUES ({', '.join(':' + c for c in (*ROLLUP_KEY, *SUMS))}) "
+    f"ON CONFLICT ({', '.join(ROLLUP_KEY)}) DO UPDATE SET "
+    + ", ".join(f"{c} = order_kpi_day.{c} + excluded.{c}" for c in SUMS)
+)
 
 
 def _write(session: Session, deltas: Mapping[Key, Iterable[int]]) -> None:
-    rows = [dict(zip(ROLLUP_KEY, key, strict=True)) | dict(zip(SUMS, sums, strict=True))
-            for key, sums in sorted(deltas.items()) if any(sums)]
-    if rows:
-        session.execute(_UPSERT[session.get_bind().dialect.name], rows)
+    rows = [(key, sums) for key, sums in sorted(deltas.items()) if any(sums)]
+    if not rows:
+        return
+    raw = Raw(session)
+    try:
+        iso = raw.dialect == "sqlite"  # a Date column holds ISO text there
+        raw.executemany(UPSERT_SQL, [
+            dict(zip(SUMS, sums, strict=True), day=key[0].isoformat() if iso else key[0], source=key[1],
+                 department=key[2], street_code=key[3]) for key, sums in rows])
+    finally:
+        raw.close()
 
 
 def change(session: Session, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> None:
