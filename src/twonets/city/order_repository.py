@@ -101,14 +101,15 @@ _UPDATE_ORDER = (
 
 def add_reporter(session: Session, name: str | None, phone: str | None) -> int:
     """Store a reporter's contact (personal data, apart from the order); returns its key."""
-    return session.execute(_INSERT_REPORTER, {"name": name, "phone": phone}).scalar_one()
+    return session.connection().execute(_INSERT_REPORTER, {"name": name, "phone": phone}).scalar_one()
 
 
 def add(session: Session, state: OrderState, events: Sequence[Event]) -> int:
     """Insert a new order: its projection `state` (the replay of `events`) and the event rows."""
     row = values(state)
-    order_id = session.execute(_INSERT_ORDER, row).scalar_one()
-    session.execute(_INSERT_EVENTS, [event_row(order_id, i + 1, e) for i, e in enumerate(events)])
+    conn = session.connection()  # Core statements: the session's ORM layer adds nothing to them
+    order_id = conn.execute(_INSERT_ORDER, row).scalar_one()
+    conn.execute(_INSERT_EVENTS, [event_row(order_id, i + 1, e) for i, e in enumerate(events)])
     kpi_rollup.change(session, None, row)
     _publish(session, state, events)
     return order_id
@@ -119,12 +120,13 @@ def save(session: Session, row, state: OrderState, events: Sequence[Event]) -> N
     Raises Stale when the order is no longer at the version `row` was read at."""
     expected = row.event_count
     new = values(state)
-    done = session.execute(_UPDATE_ORDER, {**new, "_id": row.id, "_expected": expected})
+    conn = session.connection()
+    done = conn.execute(_UPDATE_ORDER, {**new, "_id": row.id, "_expected": expected})
     if done.rowcount != 1:
         now = session.execute(select(work_order.c.status, work_order.c.event_count)
                               .where(work_order.c.id == row.id)).first()
         raise Stale(row.public_id, now.status if now else "gone", now.event_count if now else 0)
-    session.execute(_INSERT_EVENTS, [event_row(row.id, expected + 1 + i, e) for i, e in enumerate(events)])
+    conn.execute(_INSERT_EVENTS, [event_row(row.id, expected + 1 + i, e) for i, e in enumerate(events)])
     kpi_rollup.change(session, row._mapping, new)
     _publish(session, state, events)
 
@@ -166,7 +168,7 @@ _BY_PUBLIC_ID = select(work_order).where(work_order.c.public_id == bindparam("pu
 
 def load(session: Session, public_id: str):
     """The order's row (its projection, surrogate key and version), or NotFound."""
-    row = session.execute(_BY_PUBLIC_ID, {"public_id": public_id}).first()
+    row = session.connection().execute(_BY_PUBLIC_ID, {"public_id": public_id}).first()
     if row is None:
         raise NotFound(f"No work order {public_id}.")
     return row
@@ -226,7 +228,7 @@ def duplicate_candidates(session: Session, category: str, since: datetime, until
                          bbox: tuple[float, float, float, float]) -> list[Row]:
     """Open master orders of `category` created in [since, until] inside the box (x0, y0, x1, y1)."""
     x0, y0, x1, y1 = bbox
-    return session.execute(_DUPLICATE_CANDIDATES, {"category": category, "since": since, "until": until,
+    return session.connection().execute(_DUPLICATE_CANDIDATES, {"category": category, "since": since, "until": until,
                                                    "x0": x0, "x1": x1, "y0": y0, "y1": y1}).all()
 
 
