@@ -32,6 +32,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from twonets.city import kpi_rollup
 from twonets.city.lifecycle import OrderState
 from twonets.city.tables import KPI_FLAGS
 from twonets.city.tables import work_order as wo
@@ -193,22 +194,45 @@ def _where(query: KpiQuery):
     return conds
 
 
+def _counters(m) -> dict:
+    return {k: int(v or 0) if k not in ("working_s", "calendar_s") else float(v or 0) for k, v in m.items()}
+
+
 def compute(session: Session, query: KpiQuery | None = None) -> list[KpiRow]:
-    """The KPI table: one row for the whole selection, then one per group when grouped."""
+    """The KPI table: one row for the whole selection, then one per group when grouped (in
+    value order, "(none)" last). Cuts by source, department and street (grouped or filtered)
+    are summed from the daily rollup (`kpi_rollup`), the others from the orders."""
     query = query or KpiQuery()
+    if kpi_rollup.answers(query.group_by, query.filters):
+        total, groups = kpi_rollup.totals(session, query.date_from, query.date_to, query.filters, query.group_by)
+        return [_row("all", total), *[(_row(g if g is not None else "(none)", c)) for g, c in groups]]
+    return compute_from_orders(session, query)
+
+
+def compute_from_orders(session: Session, query: KpiQuery) -> list[KpiRow]:
+    """`compute` over the order rows themselves, whatever the cut (the rollup's reference)."""
     conds = _where(query)
-    rows: list[KpiRow] = []
-    total = session.execute(select(*_aggregates()).where(*conds)).one()._mapping
-    rows.append(_row("all", {k: int(v or 0) if k not in ("working_s", "calendar_s") else float(v or 0) for k, v in total.items()}))
+    rows: list[KpiRow] = [_row("all", _counters(session.execute(select(*_aggregates()).where(*conds)).one()._mapping))]
     if query.group_by:
         col = wo.c[CUTS[query.group_by]]
-        stmt = select(col.label("grp"), *_aggregates()).where(*conds).group_by(col).order_by(col)
-        for r in session.execute(stmt).all():
+        stmt = select(col.label("grp"), *_aggregates()).where(*conds).group_by(col)
+        for r in sorted(session.execute(stmt).all(), key=lambda r: (r.grp is None, r.grp or "")):
             m = dict(r._mapping)
             grp = m.pop("grp")
-            rows.append(_row(grp if grp is not None else "(none)",
-                             {k: int(v or 0) if k not in ("working_s", "calendar_s") else float(v or 0) for k, v in m.items()}))
+            rows.append(_row(grp if grp is not None else "(none)", _counters(m)))
     return rows
+
+
+def daily(session: Session, first: date, last: date, **filters: str) -> list[KpiRow]:
+    """The KPI row of each local day from `first` to `last` (group = the day, ISO); one query
+    over the rollup when the filters allow it."""
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    if kpi_rollup.answers(None, filters):
+        sums = kpi_rollup.by_day(session, first, last, filters)
+        empty = _counters(dict.fromkeys(["orders", *FLAGS, "working_s", "calendar_s", "returns"]))
+        return [_row(d.isoformat(), sums.get(d, empty)) for d in days]
+    return [compute_from_orders(session, KpiQuery(date_from=d, date_to=d, filters=filters))[0].model_copy(
+        update={"group": d.isoformat()}) for d in days]
 
 
 def from_states(states: Iterable[OrderState], group: str = "all") -> KpiRow:

@@ -2,8 +2,9 @@
 `city/kpi.py`, reads — rows of `work_order`, `work_order_event` and the reporters they point to.
 
 Service functions (`city/orders.py`) decide what happens with `lifecycle.decide/apply`; this
-module stores the result: the projection row (the replay of the events, with its KPI counters)
-and the new event rows, always together, and publishes one "order" event per event row after
+module stores the result: the projection row (the replay of the events, with its KPI counters),
+the new event rows and the order's share of the daily KPI rollup (`kpi_rollup.change`), always
+together, and publishes one "order" event per event row after
 the outermost commit. Nobody else inserts or updates these tables — not sensing (it asks
 `orders.open_or_attach_auto_order`), not the demo (it calls `orders.import_history`).
 
@@ -37,13 +38,14 @@ from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from twonets.city import lifecycle
+from twonets.city import kpi_rollup, lifecycle
 from twonets.city.events import OrderChanged
 from twonets.city.lifecycle import Event, OrderState
 from twonets.city.tables import reporter as reporter_t
 from twonets.city.tables import work_order, work_order_event
 from twonets.core.errors import Conflict, NotFound
 from twonets.core.events import queue as queue_event
+from twonets.core.sql import none_of, one_of
 
 STATE_FIELDS = tuple(OrderState.__dataclass_fields__)
 
@@ -99,13 +101,16 @@ _UPDATE_ORDER = (
 
 def add_reporter(session: Session, name: str | None, phone: str | None) -> int:
     """Store a reporter's contact (personal data, apart from the order); returns its key."""
-    return session.execute(_INSERT_REPORTER, {"name": name, "phone": phone}).scalar_one()
+    return session.connection().execute(_INSERT_REPORTER, {"name": name, "phone": phone}).scalar_one()
 
 
 def add(session: Session, state: OrderState, events: Sequence[Event]) -> int:
     """Insert a new order: its projection `state` (the replay of `events`) and the event rows."""
-    order_id = session.execute(_INSERT_ORDER, values(state)).scalar_one()
-    session.execute(_INSERT_EVENTS, [event_row(order_id, i + 1, e) for i, e in enumerate(events)])
+    row = values(state)
+    conn = session.connection()  # Core statements: the session's ORM layer adds nothing to them
+    order_id = conn.execute(_INSERT_ORDER, row).scalar_one()
+    conn.execute(_INSERT_EVENTS, [event_row(order_id, i + 1, e) for i, e in enumerate(events)])
+    kpi_rollup.change(session, None, row)
     _publish(session, state, events)
     return order_id
 
@@ -114,12 +119,15 @@ def save(session: Session, row, state: OrderState, events: Sequence[Event]) -> N
     """Store `events` taken on the order read as `row`, and its new projection `state`.
     Raises Stale when the order is no longer at the version `row` was read at."""
     expected = row.event_count
-    done = session.execute(_UPDATE_ORDER, {**values(state), "_id": row.id, "_expected": expected})
+    new = values(state)
+    conn = session.connection()
+    done = conn.execute(_UPDATE_ORDER, {**new, "_id": row.id, "_expected": expected})
     if done.rowcount != 1:
         now = session.execute(select(work_order.c.status, work_order.c.event_count)
                               .where(work_order.c.id == row.id)).first()
         raise Stale(row.public_id, now.status if now else "gone", now.event_count if now else 0)
-    session.execute(_INSERT_EVENTS, [event_row(row.id, expected + 1 + i, e) for i, e in enumerate(events)])
+    conn.execute(_INSERT_EVENTS, [event_row(row.id, expected + 1 + i, e) for i, e in enumerate(events)])
+    kpi_rollup.change(session, row._mapping, new)
     _publish(session, state, events)
 
 
@@ -141,10 +149,11 @@ def import_many(session: Session, orders: Sequence[tuple[OrderState, Sequence[Ev
     n_events = 0
     for i in range(0, len(orders), chunk):
         part = orders[i:i + chunk]
+        rows_ = [values(s) for s, _ in part]
         order_ids = session.execute(
-            insert(work_order).returning(work_order.c.id, sort_by_parameter_order=True),
-            [values(s) for s, _ in part],
+            insert(work_order).returning(work_order.c.id, sort_by_parameter_order=True), rows_,
         ).scalars().all()
+        kpi_rollup.add_many(session, rows_)
         rows = [event_row(oid, seq, e) for oid, (_, evs) in zip(order_ids, part) for seq, e in enumerate(evs, start=1)]
         for j in range(0, len(rows), 20000):
             session.execute(_INSERT_EVENTS, rows[j:j + 20000])
@@ -159,7 +168,7 @@ _BY_PUBLIC_ID = select(work_order).where(work_order.c.public_id == bindparam("pu
 
 def load(session: Session, public_id: str):
     """The order's row (its projection, surrogate key and version), or NotFound."""
-    row = session.execute(_BY_PUBLIC_ID, {"public_id": public_id}).first()
+    row = session.connection().execute(_BY_PUBLIC_ID, {"public_id": public_id}).first()
     if row is None:
         raise NotFound(f"No work order {public_id}.")
     return row
@@ -206,7 +215,7 @@ def reporters(session: Session, ids_: Iterable[int | None]) -> dict[int, tuple[s
 
 _DUPLICATE_CANDIDATES = select(work_order.c.public_id, work_order.c.lon, work_order.c.lat).where(
     work_order.c.category == bindparam("category"),
-    work_order.c.status.in_(sorted(lifecycle.OPEN | {"suspended"})),
+    one_of(work_order.c.status, lifecycle.OPEN | {"suspended"}),
     work_order.c.created_at >= bindparam("since", type_=work_order.c.created_at.type),
     work_order.c.created_at <= bindparam("until", type_=work_order.c.created_at.type),
     work_order.c.master_id.is_(None),
@@ -219,7 +228,7 @@ def duplicate_candidates(session: Session, category: str, since: datetime, until
                          bbox: tuple[float, float, float, float]) -> list[Row]:
     """Open master orders of `category` created in [since, until] inside the box (x0, y0, x1, y1)."""
     x0, y0, x1, y1 = bbox
-    return session.execute(_DUPLICATE_CANDIDATES, {"category": category, "since": since, "until": until,
+    return session.connection().execute(_DUPLICATE_CANDIDATES, {"category": category, "since": since, "until": until,
                                                    "x0": x0, "x1": x1, "y0": y0, "y1": y1}).all()
 
 
@@ -235,7 +244,7 @@ def open_with_external_ref(session: Session, ref: str) -> str | None:
     """The newest order carrying `ref` that is not done with (an alarm's order), if any."""
     return session.execute(
         select(work_order.c.public_id)
-        .where(work_order.c.external_ref == ref, work_order.c.status.not_in(sorted(lifecycle.DONE)))
+        .where(work_order.c.external_ref == ref, none_of(work_order.c.status, lifecycle.DONE))
         .order_by(work_order.c.id.desc()).limit(1)
     ).scalar()
 
@@ -244,7 +253,7 @@ def due_for_timer(session: Session, now: datetime) -> list[Row]:
     """Open orders whose warning or deadline has passed without their flag raised, by key.
     On PostgreSQL, rows another transaction holds are skipped (see the module docstring)."""
     q = select(work_order).where(
-        work_order.c.status.in_(sorted(lifecycle.OPEN)),
+        one_of(work_order.c.status, lifecycle.OPEN),
         or_((work_order.c.warn_at <= now) & (work_order.c.flag == "ok"),
             (work_order.c.due_at <= now) & (work_order.c.flag != "overdue")),
     ).order_by(work_order.c.id)

@@ -36,7 +36,7 @@ _CANDIDATES = select(routing_rule).where(
 
 
 def route(session: Session, category: str, street: str | None, grid: str | None) -> str:
-    rules = session.execute(_CANDIDATES, {"category": category}).all()
+    rules = session.connection().execute(_CANDIDATES, {"category": category}).all()
     best, best_score = DISPATCH_DESK, -1
     for rule in rules:
         score = _specificity(rule, category, street, grid)

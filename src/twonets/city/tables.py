@@ -7,6 +7,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -166,4 +167,23 @@ work_order_event = Table(
     Column("reason", Text, nullable=True),
     Column("data", JSON, nullable=False),
     UniqueConstraint("order_id", "seq", name="uq_work_order_event_seq"),
+)
+
+# Daily KPI rollup: the KPI counters of the orders created on a local day, summed per source,
+# department and street (city/kpi_rollup.py). The order repository keeps it in the same
+# transaction as the order rows; the year's grouped KPI table is a sum over these rows.
+# '' stands for "none" (a key column cannot be NULL); times are summed in milliseconds.
+ROLLUP_KEY = ("day", "source", "department", "street_code")
+order_kpi_day = Table(
+    "order_kpi_day",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("source", String(20), primary_key=True),
+    Column("department", String(40), primary_key=True),
+    Column("street_code", String(40), primary_key=True),
+    Column("orders", Integer, nullable=False),
+    *[Column(f"k_{name}", Integer, nullable=False) for name in KPI_FLAGS],
+    Column("resolution_ms", BigInteger, nullable=False),
+    Column("resolution_working_ms", BigInteger, nullable=False),
+    Column("returns", Integer, nullable=False),
 )

@@ -14,6 +14,7 @@ from twonets.city.lifecycle import OPEN, SOURCES, STATES
 from twonets.city.tables import work_order as wo
 from twonets.core.actor import Actor
 from twonets.core.calendar import local_midnight
+from twonets.core.sql import one_of
 
 
 def _visible(actor: Actor):
@@ -34,7 +35,7 @@ def today_counts(session: Session, actor: Actor, day: date) -> dict:
     grid = {s: {st: 0 for st in STATES} for s in SOURCES}
     for source, status, n in session.execute(q):
         grid.setdefault(source, {st: 0 for st in STATES})[status] = n
-    overdue = select(func.count()).select_from(wo).where(wo.c.status.in_(sorted(OPEN)), wo.c.flag == "overdue")
+    overdue = select(func.count()).select_from(wo).where(one_of(wo.c.status, OPEN), wo.c.flag == "overdue")
     if visible is not None:
         overdue = overdue.where(visible)
     by_status = {st: sum(grid[s][st] for s in grid) for st in STATES}
@@ -50,7 +51,7 @@ def today_counts(session: Session, actor: Actor, day: date) -> dict:
 def open_by_source_status(session: Session, actor: Actor) -> dict[str, dict[str, int]]:
     """Open orders now (any creation day), {source: {status: n}} over the open states."""
     visible = _visible(actor)
-    q = (select(wo.c.source, wo.c.status, func.count()).where(wo.c.status.in_(sorted(OPEN)))
+    q = (select(wo.c.source, wo.c.status, func.count()).where(one_of(wo.c.status, OPEN))
          .group_by(wo.c.source, wo.c.status))
     if visible is not None:
         q = q.where(visible)

@@ -35,7 +35,7 @@ def reserve(session: Session, prefix: str, at: datetime, count: int = 1) -> list
     """Reserve `count` consecutive ids for the local day of `at`."""
     day = local_date(at).strftime("%Y%m%d")
     params = {"k": f"{prefix}-{day}", "n": count}
-    last = session.execute(_BUMP, params).scalar()
+    last = session.connection().execute(_BUMP, params).scalar()
     if last is None:
         try:
             with session.begin_nested():

@@ -261,6 +261,7 @@ def read_records(
             "grants": grant_ids,
         },
         at=at,
+        connection=conn,
     )
     if subjects:
         raw = Raw(conn)

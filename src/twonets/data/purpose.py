@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from twonets.core.errors import InvalidInput
 
@@ -35,12 +36,19 @@ def points(text: str) -> int:
     return sum(2 if _cjk(ch) else 1 for ch in unicodedata.normalize("NFKC", text) if ch.isalnum())
 
 
+# Every read and every decision checks its purpose, and a department states the same few
+# purposes again and again: the pure text functions below remember their last answers.
+@lru_cache(maxsize=4096)
+def _says_enough(text: str) -> bool:
+    return points(text) >= MIN_POINTS
+
+
 def check_purpose(text: str | None, field: str = "purpose") -> str:
     """The purpose, stripped; InvalidInput (422 naming `field`) unless it is meaningful."""
     text = (text or "").strip()
     if len(text) > MAX_LENGTH:
         raise InvalidInput(f"a purpose is at most {MAX_LENGTH} characters", errors=[{"field": field, "message": "too long"}])
-    if points(text) < MIN_POINTS:
+    if not _says_enough(text):
         raise InvalidInput(
             "state the purpose: at least 2 Chinese characters or 4 letters or digits (e.g. 回访 callback)",
             errors=[{"field": field, "message": "too short"}],
@@ -48,6 +56,7 @@ def check_purpose(text: str | None, field: str = "purpose") -> str:
     return text
 
 
+@lru_cache(maxsize=4096)
 def _norm(text: str) -> str:
     """Letters and digits only, case-folded (NFKC: full-width forms read as their ASCII)."""
     return "".join(ch for ch in unicodedata.normalize("NFKC", text).casefold() if ch.isalnum())
@@ -58,5 +67,10 @@ def purpose_matches(purpose: str, granted: str) -> bool:
     g = _norm(granted)
     if g and g in _norm(purpose):
         return True
-    laws = {_norm(t) for t in _LAW.findall(granted)} - {""}
-    return bool(laws & {_norm(t) for t in _LAW.findall(purpose)})
+    return bool(_laws(granted) & _laws(purpose))
+
+
+@lru_cache(maxsize=4096)
+def _laws(text: str) -> frozenset[str]:
+    """The laws a purpose cites (titles in 《…》), normalised."""
+    return frozenset(_norm(t) for t in _LAW.findall(text)) - {""}

@@ -19,6 +19,7 @@ Rules (as the Recommendation states them):
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -38,8 +39,48 @@ class ProofError(ValueError):
 
 
 def canonical(value: Any) -> bytes:
-    """JCS canonical form (RFC 8785) as UTF-8 bytes."""
+    """JCS canonical form (RFC 8785) as UTF-8 bytes.
+
+    A document of strings, integers within ±(2^53 − 1), booleans and nulls whose keys lie in the Basic
+    Multilingual Plane (every credential twonets issues) is written by the standard library's
+    C encoder: for such JSON, JCS's rules are exactly `json.dumps(sort_keys=True)` without ASCII
+    escaping — members sorted by UTF-16 code units, which is code point order inside the BMP;
+    only `"`, `\\` and control characters escaped, as \\b \\t \\n \\f \\r or lowercase \\u00xx;
+    integers in plain digits. Anything else (floats, big integers, astral-plane keys, lone
+    surrogates) goes through the `rfc8785` package."""
+    if _plain(value):
+        try:
+            return _dumps(value).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: the reference implementation decides
+            pass
     return rfc8785.dumps(value)
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False).encode
+_SAFE_INT = 2**53 - 1  # the reference refuses integers beyond (not exact as doubles)
+
+
+def _plain(value: Any) -> bool:
+    """Whether `value` is JSON whose JCS form equals the standard library's sorted, compact form."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str) or v is None or isinstance(v, bool):
+            continue
+        if isinstance(v, int):
+            if -_SAFE_INT <= v <= _SAFE_INT:
+                continue
+            return False
+        if isinstance(v, dict):
+            for k in v:
+                if not isinstance(k, str) or (k and ord(max(k)) > 0xFFFF):
+                    return False
+            stack.extend(v.values())
+        elif isinstance(v, (list, tuple)):
+            stack.extend(v)
+        else:  # floats and anything else: the reference implementation
+            return False
+    return True
 
 
 def b58encode(data: bytes) -> str:

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import segno
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from twonets.core.actor import Actor
@@ -103,7 +103,8 @@ def _licence(row) -> Licence:
     )
 
 
-_INSERT = insert(svc_licence)
+_INSERT = insert(svc_licence).returning(svc_licence.c.id)
+_SET_CREDENTIAL = update(svc_licence).where(svc_licence.c.id == bindparam("_id")).values(credential=bindparam("credential"))
 
 
 def issue(
@@ -121,7 +122,7 @@ def issue(
     dept = departments().get(matter.department)
     # The row comes first: its number is the licence's index in the department's status list.
     row_id = session.execute(
-        _INSERT.returning(svc_licence.c.id),
+        _INSERT,
         dict(
             public_id=public_id, application=application, matter=matter.code, licence_type=spec.type,
             department=matter.department, holder_kind=holder_kind, holder_id=holder_id, issued_at=at,
@@ -134,9 +135,7 @@ def issue(
         holder_id=holder_id, claims=claims, issued_at=at, valid_until=valid_until, status_index=row_id,
     )
     credential = sign(doc, key, private, at)
-    session.execute(
-        update(svc_licence).where(svc_licence.c.id == row_id).values(credential=json.dumps(credential, ensure_ascii=False))
-    )
+    session.execute(_SET_CREDENTIAL, {"_id": row_id, "credential": json.dumps(credential, ensure_ascii=False)})
     return Licence(public_id, application, matter.code, spec.type, matter.department, holder_kind, holder_id, at,
                    valid_until, key.key_id, credential, None, None)
 

@@ -108,7 +108,7 @@ def trends(request: Request, session: Session = Depends(get_session)) -> dict:
     staff(request, render.CONSOLE_ROLES)
     first, last = period()
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    rows = [kpi_row(session, d, d) for d in days]
+    rows = kpi.daily(session, first, last)  # one query over the daily rollup
     return {"days": [d.isoformat() for d in days],
             "series": {f: [getattr(r, f) for r in rows] for f, *_ in SEED_KPIS},
             "targets": {f: t for f, _, t, _ in SEED_KPIS}}
