@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from twonets import meeting as benefits_meet_city
 from twonets import metrics
 from twonets.city import events as city_events
 from twonets.city import reference, reporters, spatial
@@ -32,9 +33,10 @@ from twonets.city.sensing import definitions as sensing_definitions
 from twonets.city.sensing import tags
 from twonets.core import events
 from twonets.data import access, catalogue
+from twonets.data import events as data_events
 from twonets.govservices import catalogue as services_catalogue
 from twonets.govservices import events as govservices_events
-from twonets.govservices import matters, registries, rules
+from twonets.govservices import matters, policies, registries, rules
 
 # dataset code -> the function that serves its records to `data.access.read_records`
 SOURCES: dict[str, access.Source] = {
@@ -56,8 +58,10 @@ LAST_UPDATED: dict[str, Any] = {
 # event class -> handlers, called after the outermost commit of the work that raised it
 HANDLERS: dict[type, list[Callable[[Any], None]]] = {
     city_events.OrderChanged: [metrics.count_order],
-    city_events.AlarmRaised: [metrics.count_alarm],
+    city_events.AlarmRaised: [metrics.count_alarm, benefits_meet_city.on_alarm],
     govservices_events.ApplicationChanged: [metrics.count_application],
+    # a registry update may make someone newly eligible for a benefit without application
+    data_events.RecordsChanged: [benefits_meet_city.on_records_changed],
 }
 
 _lock = threading.Lock()
@@ -76,6 +80,8 @@ def load_definitions() -> dict[str, int]:
         "detectors": len(detectors.detectors),
         "matters": len(matters.written_out()),
         "decision_tables": len(rules.tables()),
+        "benefit_policies": len(benefits_meet_city.check_policies(policies.all_policies(), detectors,
+                                                                 registries.dataset_codes())),
     }
 
 

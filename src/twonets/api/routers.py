@@ -8,6 +8,7 @@ from fastapi import APIRouter
 def all_routers() -> list[APIRouter]:
     from twonets.api import (
         auth,
+        benefits,
         data,
         discovery,
         docs,
@@ -22,5 +23,5 @@ def all_routers() -> list[APIRouter]:
         sensing,
     )
 
-    return [reference.router, orders.router, kpi.router, open311.router, auth.router, data.router, home.router, govservices.router, sensing.router,
+    return [reference.router, orders.router, kpi.router, open311.router, auth.router, data.router, home.router, govservices.router, benefits.router, sensing.router,
             discovery.router, publication.router, media.router, docs.router]

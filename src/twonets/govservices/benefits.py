@@ -1,65 +1,449 @@
-"""Benefits without application (免申即享): the department finds who qualifies from the data it
-may read and grants the benefit proactively; nobody has to apply.
+"""Benefits without application (免申即享): the government finds the person.
 
-For each candidate the matter's datasets are read through the access service (purpose: the
-proactive eligibility check and the matter's legal basis, recorded like every read), the
-matter's decision table decides, and only for those who qualify an application is created —
-channel `proactive`, decided by the rule with its stored inputs, licence issued if the matter
-has one — so the record, the figures and the replay are those of any application.
+A policy (`policies.py`, data) says who is eligible (a decision table over base registries and
+business tags), what can make someone newly eligible (its triggers) and whether the benefit is
+granted at once or offered for one-tap confirmation. This module evaluates policies:
+
+- **when data changes** — `on_records_changed` (a registry update: the data foundation's
+  `RecordsChanged` event, wired in `twonets.bootstrap`), `on_birthdays` (the day persons turn an
+  age a policy names), `on_person_alarm` / `on_area_alarm` (a city alarm about a person or a
+  street, wired in bootstrap: the city and the services never import each other);
+- **nightly** — `sweep` pages through every subject of the registries, screens them in batches
+  and grants what the events missed.
+
+Every evaluation that leads to a grant or offer reads the subject's records through the access
+service as that policy's read (purpose: the policy and its legal basis; `matter`: the policy code),
+so it shows in the citizen's "who used my data"; the stored benefit keeps the decision (inputs,
+row, reason) and the reads' audit seqs: the facts that made the person eligible. One benefit per
+policy and subject (`uq_svc_benefit_policy_subject`): never granted twice, and a declined offer
+is never made again. The sweep's screening reads are batched and recorded all the same.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from twonets.core import events, ids
 from twonets.core.actor import Actor
-from twonets.core.calendar import utcnow
-from twonets.core.errors import Conflict, Forbidden, InvalidInput
-from twonets.data import audit
-from twonets.govservices import applications, decisions, matters, prefill
-from twonets.govservices.tables import svc_application
+from twonets.core.calendar import local_date, utcnow
+from twonets.core.errors import Forbidden
+from twonets.data import access, audit, catalogue
+from twonets.govservices import benefit_lifecycle as lifecycle
+from twonets.govservices.benefit_tables import svc_benefit, svc_benefit_event
+from twonets.govservices.events import BenefitChanged
+from twonets.govservices.policies import TAGS_DATASET, Policy, all_policies
+from twonets.govservices.registries import ensure_grants, platform_actor
+from twonets.govservices.rules import evaluate
+
+BATCH = access.MAX_SUBJECTS
+BULK_EVENT = 2000  # a registry load larger than this is left to the nightly sweep
+
+
+# --- reading the facts ------------------------------------------------------------------
+
+
+def _read(session: Session, department: str, dataset: str, purpose: str, *, subjects: Sequence[str] | None = None,
+          filters: dict[str, Any] | None = None, fields: list[str] | None = None, matter: str | None = None,
+          at: datetime) -> access.ReadResult:
+    actor = platform_actor(department)
+
+    def go() -> access.ReadResult:
+        return access.read_records(session, actor, dataset, purpose, subject_ids=subjects, filters=filters, fields=fields,
+                                   unmasked=True, matter=matter, limit=access.MAX_RECORDS, at=at)
+    try:
+        return go()
+    except Forbidden:  # no grant yet, or it lapsed: the policy's statutory basis renews it
+        if not ensure_grants(session, {(department, dataset)}, at=at):
+            raise
+        return go()
+
+
+def _gather(session: Session, department: str, reads: dict[str, list[str] | None], subjects: Sequence[str],
+            purpose: str, matter: str | None, at: datetime) -> tuple[dict[str, dict[str, list]], list[dict[str, Any]]]:
+    """Records per subject per dataset, read in one access-service read per dataset."""
+    by_subject: dict[str, dict[str, list]] = {s: {ds: [] for ds in reads} for s in subjects}
+    lookups = []
+    for ds, fields in reads.items():
+        res = _read(session, department, ds, purpose, subjects=subjects, fields=fields, matter=matter, at=at)
+        for r in res.records:
+            if r["subject_id"] in by_subject:
+                by_subject[r["subject_id"]][ds].append(r["data"])
+        lookups.append({"dataset": ds, "audit_seq": res.audit_seq})
+    return by_subject, lookups
+
+
+def age_on(birth: Any, on: date) -> int | None:
+    try:
+        b = date.fromisoformat(str(birth))
+    except ValueError:
+        return None
+    return on.year - b.year - ((on.month, on.day) < (b.month, b.day))
+
+
+def facts_of(policy: Policy, records: dict[str, list], event: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """What an eligibility table reads: as for an application (`prefill.facts`), plus `event`."""
+    data = {ds: (rows[0] if rows else None) for ds, rows in records.items()}
+    applicant: dict[str, Any] = {"kind": policy.subject}
+    person = data.get("population")
+    if person and person.get("birth_date"):
+        applicant["age"] = age_on(person["birth_date"], local_date(at))
+    tags = {r.get("tag"): True for r in records.get(TAGS_DATASET, ()) if r.get("tag")}
+    return {"data": data, "count": {ds: len(rows) for ds, rows in records.items()}, "applicant": applicant,
+            "tags": tags, "event": dict(event)}
+
+
+# --- deciding and recording ---------------------------------------------------------------
+
+
+def _existing(session: Session, subjects: Iterable[str], codes: Iterable[str] | None = None) -> set[tuple[str, str]]:
+    subjects = list(subjects)
+    stmt = select(svc_benefit.c.policy, svc_benefit.c.subject_id).where(svc_benefit.c.subject_id.in_(subjects))
+    if codes is not None:
+        stmt = stmt.where(svc_benefit.c.policy.in_(list(codes)))
+    return {(p, s) for p, s in session.execute(stmt)}
+
+
+def evaluate_subject(session: Session, policy: Policy, subject: str, *, trigger: str, event: dict[str, Any] | None = None,
+                     at: datetime | None = None) -> dict[str, Any]:
+    """Evaluate one policy for one subject as the policy's read; grant or offer when eligible.
+    Returns {"outcome": granted|offered|ineligible|already, "benefit": id|None, "reason_en"}."""
+    at = at or utcnow()
+    if _existing(session, [subject], [policy.code]):
+        return {"policy": policy.code, "subject_id": subject, "outcome": "already", "benefit": None}
+    event = {"on": trigger.split(":", 1)[0], **(event or {})}
+    purpose = policy.purpose(f"eligibility check of {subject} ({trigger})")
+    records, lookups = _gather(session, policy.department, policy.reads() or {policy.registry: None}, [subject],
+                               purpose, policy.code, at)
+    if not any(records[subject].values()):
+        return {"policy": policy.code, "subject_id": subject, "outcome": "ineligible", "benefit": None,
+                "reason_en": "No record of the subject in the registries the policy reads."}
+    decision = evaluate(policy.table, facts_of(policy, records[subject], event, at))
+    if decision.outcome != "approve":
+        return {"policy": policy.code, "subject_id": subject, "outcome": "ineligible", "benefit": None,
+                "reason_en": decision.reason_en}
+    facts = {"decision": decision.as_dict(), "reads": lookups, "event": event, "legal_basis": policy.legal_basis}
+    benefit = _record_new(session, policy, subject, trigger, facts, at)
+    if benefit is None:
+        return {"policy": policy.code, "subject_id": subject, "outcome": "already", "benefit": None}
+    return {"policy": policy.code, "subject_id": subject, "outcome": TARGET_OUTCOME[policy.mode], "benefit": benefit,
+            "reason_en": decision.reason_en}
+
+
+TARGET_OUTCOME = {"grant": "granted", "offer": "offered"}
+
+
+def _record_new(session: Session, policy: Policy, subject: str, trigger: str, facts: dict[str, Any], at: datetime) -> str | None:
+    """Insert the benefit and its first event; None when another worker recorded it first."""
+    public_id = ids.next_id(session, "BN", at)
+    state = lifecycle.check("", policy.mode)
+    try:
+        with session.begin_nested():
+            bid = session.execute(svc_benefit.insert().values(
+                public_id=public_id, policy=policy.code, policy_version=policy.version, department=policy.department,
+                subject_kind=policy.subject, subject_id=subject, state=state, amount=policy.amount.value,
+                unit=policy.amount.unit, per=policy.amount.per, trigger=trigger[:120], facts=facts, version=1,
+                created_at=at, updated_at=at,
+            )).inserted_primary_key[0]
+            session.execute(svc_benefit_event.insert().values(
+                benefit_id=bid, seq=1, at=at, actor=f"policy:{policy.code}", action=policy.mode, from_state=None,
+                to_state=state, reason=facts["decision"]["reason_zh"], data={"trigger": trigger}))
+    except IntegrityError:
+        return None
+    audit.append(session, "decision", f"policy:{policy.code}", f"benefit.{policy.mode}", public_id, {
+        "policy": policy.code, "version": policy.version, "trigger": trigger, "row": facts["decision"]["row"],
+        "digest": facts["decision"]["digest"], "reads": [r["audit_seq"] for r in facts["reads"]],
+    }, at=at)
+    events.queue(session, BenefitChanged(id=public_id, action=policy.mode, state=state, policy=policy.code))
+    return public_id
+
+
+def _policies_for(on: str, key: str | None = None) -> list[Policy]:
+    return [p for p in all_policies().values() if p.triggered_by(on, key)]
+
 
 MAX_CANDIDATES = 500
 
 
-def grant(session: Session, actor: Actor, matter_code: str, subject_ids: Sequence[str], *, at: datetime | None = None) -> dict[str, Any]:
-    at = at or utcnow()
-    matter = matters.get(session, matter_code)
-    if not matter.no_application:
-        raise Conflict(f"matter {matter.code} is applied for; it is not granted without application")
-    if not matter.rule:
-        raise Conflict(f"matter {matter.code} has no decision table to find who qualifies")
-    if not (actor.has("system", "administrator") or (actor.has("reviewer", "department_handler") and actor.department == matter.department)):
-        raise Forbidden(f"only {matter.department} grants its benefits")
+def evaluate_candidates(session: Session, actor: Actor, code: str, subject_ids: Sequence[str], *,
+                        at: datetime | None = None) -> dict[str, Any]:
+    """A department checks named candidates against one of its policies (e.g. a list handed over
+    by a community): each is evaluated as the policy's read; the eligible are granted or offered."""
+    from twonets.core.errors import InvalidInput
+    from twonets.govservices.policies import get as policy_of
+
+    policy = policy_of(code)
+    if not (actor.has("administrator", "system") or (actor.has("reviewer", "department_handler") and actor.department == policy.department)):
+        raise Forbidden(f"only {policy.department} evaluates its policy {policy.code}")
     subjects = list(dict.fromkeys(str(s) for s in subject_ids))
     if not subjects or len(subjects) > MAX_CANDIDATES:
-        raise InvalidInput(f"name 1 to {MAX_CANDIDATES} candidates", errors=[{"field": "subject_ids", "message": "1..500"}])
-    already = set(
-        session.execute(
-            select(svc_application.c.applicant_id).where(
-                svc_application.c.matter == matter.code, svc_application.c.applicant_id.in_(subjects),
-                svc_application.c.state.in_(("approved", "licence_issued")),
-            )
-        ).scalars()
-    )
-    granted: list[str] = []
-    ineligible: list[dict[str, str]] = []
+        raise InvalidInput(f"name 1 to {MAX_CANDIDATES} candidates", errors=[{"field": "subject_ids", "message": f"1..{MAX_CANDIDATES}"}])
+    out: dict[str, Any] = {"policy": policy.code, "granted": [], "offered": [], "ineligible": [], "already": []}
     for subject in subjects:
-        if subject in already:
-            continue
-        filled = prefill.gather(session, matter, subject, purpose=prefill.proactive_text(matter), at=at)
-        facts = prefill.facts(matter, "person" if matter.subject == "person" else "company", filled, {}, {}, at)
-        d = decisions.decide(session, matter.rule, facts, at=at)
-        if d.outcome != "approve":
-            ineligible.append({"subject_id": subject, "reason_en": d.reason_en})
-            continue
-        granted.append(applications.submit_proactive(session, actor, matter, subject, filled, at=at).id)
-    audit.append(session, "decision", actor, "benefit.grant", matter.code, {
-        "candidates": len(subjects), "granted": len(granted), "ineligible": len(ineligible), "already": len(already),
-    }, at=at)
-    return {"matter": matter.code, "granted": granted, "ineligible": ineligible, "already": sorted(already)}
+        res = evaluate_subject(session, policy, subject, trigger=f"candidates:{actor.label}"[:120], at=at)
+        if res["outcome"] in ("granted", "offered"):
+            out[res["outcome"]].append(res["benefit"])
+        elif res["outcome"] == "ineligible":
+            out["ineligible"].append({"subject_id": subject, "reason_en": res.get("reason_en")})
+        else:
+            out["already"].append(subject)
+    return out
+
+
+# --- triggers -----------------------------------------------------------------------------
+
+
+def on_records_changed(session: Session, dataset: str, subjects: Sequence[str], *, at: datetime | None = None) -> list[dict]:
+    """A registry update: evaluate the policies it can trigger for the subjects it touched."""
+    at = at or utcnow()
+    out = []
+    for policy in _policies_for("record", dataset):
+        for subject in subjects:
+            out.append(evaluate_subject(session, policy, subject, trigger=f"record:{dataset}", at=at))
+    return out
+
+
+def _birth_dates(on: date, age: int) -> list[str]:
+    year = on.year - age
+    try:
+        days = [date(year, on.month, on.day)]
+    except ValueError:  # 29 February of a year that has none: nobody is born that day
+        return []
+    if on.month == 3 and on.day == 1:  # those born on 29 February turn `age` on 1 March in common years
+        try:
+            date(on.year, 2, 29)
+        except ValueError:
+            try:
+                days.append(date(year, 2, 29))
+            except ValueError:
+                pass
+    return [d.isoformat() for d in days]
+
+
+def on_birthdays(session: Session, on: date | None = None, *, at: datetime | None = None) -> list[dict]:
+    """The persons who turn an age a policy names on `on` (default today, local): evaluated."""
+    at = at or utcnow()
+    on = on or local_date(at)
+    out = []
+    for policy in _policies_for("birthday"):
+        ages = sorted({a for t in policy.triggers if t.on == "birthday" for a in t.ages})
+        for age in ages:
+            for born in _birth_dates(on, age):
+                res = _read(session, policy.department, "population", policy.purpose(f"birthday check: turning {age} on {on}"),
+                            filters={"birth_date": born}, fields=["person_id"], matter=policy.code, at=at)
+                for r in res.records:
+                    out.append(evaluate_subject(session, policy, r["subject_id"], trigger=f"birthday:{age}",
+                                                event={"age": age}, at=at))
+    return out
+
+
+def on_person_alarm(session: Session, detector: str, persons: Sequence[str], *, alarm: str | None = None,
+                    at: datetime | None = None) -> list[dict]:
+    """A city alarm about persons (e.g. an elderly person living alone, no water use for 24 h)."""
+    at = at or utcnow()
+    return [evaluate_subject(session, p, person, trigger=f"alarm:{detector}", event={"detector": detector, "alarm": alarm}, at=at)
+            for p in _policies_for("alarm", detector) for person in persons]
+
+
+def on_area_alarm(session: Session, detector: str, street: str, *, alarm: str | None = None,
+                  at: datetime | None = None) -> list[dict]:
+    """A city alarm in a street (e.g. water-logging): the subjects registered there are evaluated.
+    Persons are found by the population's `street`, companies by their premises' `street`."""
+    at = at or utcnow()
+    out = []
+    for policy in _policies_for("area_alarm", detector):
+        dataset, field = ("population", "person_id") if policy.subject == "person" else ("business_premises", "credit_code")
+        res = _read(session, policy.department, dataset, policy.purpose(f"affected by {detector} in {street}"),
+                    filters={"street": street}, fields=[field], matter=policy.code, at=at)
+        for subject in dict.fromkeys(r["subject_id"] for r in res.records if r["subject_id"]):
+            out.append(evaluate_subject(session, policy, subject, trigger=f"area_alarm:{detector}",
+                                        event={"detector": detector, "street": street, "alarm": alarm}, at=at))
+    return out
+
+
+# --- the nightly sweep --------------------------------------------------------------------
+
+
+def sweep(session: Session, *, at: datetime | None = None, codes: Sequence[str] | None = None,
+          progress: Callable[[int], None] | None = None, commit_every: int | None = None) -> dict[str, Any]:
+    """Every subject of the registries against every policy: grants and offers the events missed.
+
+    Subjects are paged from the registry (ids only) in batches; per batch and department one
+    screening read per dataset the department's policies use; a subject who qualifies and holds
+    no benefit of the policy is then evaluated as the policy's own read and recorded.
+    `progress(n)` after each batch; `commit_every` batches the caller's session is committed."""
+    at = at or utcnow()
+    chosen = [p for p in all_policies().values() if codes is None or p.code in codes]
+    counts: dict[str, int] = {"subjects": 0, "granted": 0, "offered": 0, "already": 0, "screened_in": 0}
+    for registry in sorted({p.registry for p in chosen}):
+        mine = [p for p in chosen if p.registry == registry]
+        by_dept: dict[str, list[Policy]] = {}
+        for p in mine:
+            by_dept.setdefault(p.department, []).append(p)
+        after: str | None = None
+        batches = 0
+        while True:
+            batch = catalogue.subjects_page(session, registry, after=after, limit=BATCH)
+            if not batch:
+                break
+            after = batch[-1]
+            counts["subjects"] += len(batch)
+            have = _existing(session, batch, [p.code for p in mine])
+            for dept, ps in by_dept.items():
+                reads: dict[str, list[str] | None] = {}
+                for p in ps:
+                    for ds, fields in p.reads().items():
+                        if ds in reads and (reads[ds] is None or fields is None):
+                            reads[ds] = None
+                        else:
+                            reads[ds] = sorted(set(reads.get(ds) or []) | set(fields or []))
+                purpose = ps[0].purpose(f"nightly sweep of {len(ps)} {dept} policies")
+                records, _ = _gather(session, dept, reads or {registry: None}, batch, purpose, None, at)
+                for s in batch:
+                    for p in ps:
+                        if (p.code, s) in have:
+                            continue
+                        own = {ds: records[s].get(ds, []) for ds in p.reads()}
+                        if p.reads() and not any(own.values()):
+                            continue
+                        if evaluate(p.table, facts_of(p, own, {"on": "sweep"}, at)).outcome != "approve":
+                            continue
+                        counts["screened_in"] += 1
+                        res = evaluate_subject(session, p, s, trigger="sweep", at=at)
+                        counts[res["outcome"]] = counts.get(res["outcome"], 0) + 1
+            batches += 1
+            if progress:
+                progress(len(batch))
+            if commit_every and batches % commit_every == 0:
+                session.commit()
+    audit.append(session, "decision", "system:benefits", "benefit.sweep", "policies", {
+        "policies": [p.code for p in chosen], **counts}, at=at)
+    return counts
+
+
+# --- the citizen's side -------------------------------------------------------------------
+
+
+def _row(session: Session, public_id: str):
+    from twonets.core.errors import NotFound
+
+    row = session.execute(select(svc_benefit).where(svc_benefit.c.public_id == public_id)).first()
+    if row is None:
+        raise NotFound(f"no benefit {public_id}")
+    return row
+
+
+def _may_see(session: Session, actor: Actor, row) -> bool:
+    from twonets.data import identity
+
+    if actor.has("administrator", "system") or (actor.department == row.department and actor.has("reviewer", "department_handler")):
+        return True
+    return actor.has("citizen", "company_agent") and identity.subject_of(session, actor) == row.subject_id
+
+
+def get(session: Session, actor: Actor, public_id: str) -> dict[str, Any]:
+    from twonets.core.errors import NotFound
+
+    row = _row(session, public_id)
+    if not _may_see(session, actor, row):
+        raise NotFound(f"no benefit {public_id}")  # hidden, not merely forbidden
+    evs = session.execute(select(svc_benefit_event).where(svc_benefit_event.c.benefit_id == row.id)
+                          .order_by(svc_benefit_event.c.seq)).all()
+    return _as_dict(row) | {"events": [
+        {"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "action": e.action, "from_state": e.from_state,
+         "to_state": e.to_state, "reason": e.reason} for e in evs]}
+
+
+def _as_dict(row) -> dict[str, Any]:
+    from twonets.govservices.policies import get as policy_of
+
+    p = policy_of(row.policy)
+    return {
+        "id": row.public_id, "policy": row.policy, "policy_version": row.policy_version, "name_zh": p.name_zh,
+        "name_en": p.name_en, "department": row.department, "legal_basis": p.legal_basis, "subject_kind": row.subject_kind,
+        "state": row.state, "allowed": lifecycle.allowed_now(row.state), "amount": row.amount, "unit": row.unit,
+        "per": row.per, "trigger": row.trigger, "facts": row.facts, "created_at": row.created_at.isoformat(),
+        "updated_at": row.updated_at.isoformat(),
+    }
+
+
+def _transition(session: Session, actor: Actor, public_id: str, action: str, reason: str | None, at: datetime | None) -> dict:
+    from sqlalchemy import update
+
+    from twonets.core.errors import Conflict, NotFound
+
+    at = at or utcnow()
+    row = _row(session, public_id)
+    if not _may_see(session, actor, row):
+        raise NotFound(f"no benefit {public_id}")
+    if action in ("confirm", "decline") and not actor.has("citizen", "company_agent"):
+        raise Forbidden("only the person the benefit is for confirms or declines it")
+    if action == "stop" and actor.has("citizen", "company_agent"):
+        raise Forbidden("payments are stopped by the department")
+    to_state = lifecycle.check(row.state, action)
+    done = session.execute(update(svc_benefit).where(svc_benefit.c.id == row.id, svc_benefit.c.version == row.version)
+                           .values(state=to_state, version=row.version + 1, updated_at=at)).rowcount
+    if not done:
+        raise Conflict(f"the benefit changed meanwhile; it is {_row(session, public_id).state} now")
+    session.execute(svc_benefit_event.insert().values(
+        benefit_id=row.id, seq=row.version + 1, at=at, actor=actor.label, action=action, from_state=row.state,
+        to_state=to_state, reason=reason, data={}))
+    audit.append(session, "decision", actor, f"benefit.{action}", public_id, {"policy": row.policy, "reason": reason}, at=at)
+    events.queue(session, BenefitChanged(id=public_id, action=action, state=to_state, policy=row.policy))
+    return get(session, actor, public_id)
+
+
+def confirm(session: Session, actor: Actor, public_id: str, *, at: datetime | None = None) -> dict:
+    """One tap: the citizen takes the offered benefit."""
+    return _transition(session, actor, public_id, "confirm", "confirmed by the citizen", at)
+
+
+def decline(session: Session, actor: Actor, public_id: str, *, reason: str | None = None, at: datetime | None = None) -> dict:
+    """The citizen declines an offer or a grant; it is never offered again."""
+    return _transition(session, actor, public_id, "decline", reason or "declined by the citizen", at)
+
+
+def stop(session: Session, actor: Actor, public_id: str, *, reason: str, at: datetime | None = None) -> dict:
+    return _transition(session, actor, public_id, "stop", reason, at)
+
+
+def mine(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    from twonets.data import identity
+
+    subject = identity.subject_of(session, actor)
+    if subject is None:
+        raise Forbidden("your account is not linked to a person or company")
+    rows = session.execute(select(svc_benefit).where(svc_benefit.c.subject_id == subject).order_by(svc_benefit.c.id)).all()
+    return [_as_dict(r) for r in rows]
+
+
+def list_benefits(session: Session, actor: Actor, *, policy: str | None = None, state: str | None = None,
+                  limit: int = 100, after: int | None = None) -> tuple[list[dict[str, Any]], int | None]:
+    if not actor.has("administrator", "reviewer", "department_handler"):
+        raise Forbidden("benefits are listed for the departments that grant them")
+    stmt = select(svc_benefit).order_by(svc_benefit.c.id).limit(limit + 1)
+    if not actor.has("administrator"):
+        stmt = stmt.where(svc_benefit.c.department == actor.department)
+    if policy:
+        stmt = stmt.where(svc_benefit.c.policy == policy)
+    if state:
+        stmt = stmt.where(svc_benefit.c.state == state)
+    if after is not None:
+        stmt = stmt.where(svc_benefit.c.id > after)
+    rows = session.execute(stmt).all()
+    from twonets.data.masking import mask
+
+    items = [_as_dict(r) | {"subject_id": mask(r.subject_id, "partial")} for r in rows[:limit]]
+    return items, (rows[limit - 1].id if len(rows) > limit else None)
+
+
+def replay_state(session: Session, public_id: str) -> str:
+    row = _row(session, public_id)
+    actions = session.execute(select(svc_benefit_event.c.action).where(svc_benefit_event.c.benefit_id == row.id)
+                              .order_by(svc_benefit_event.c.seq)).scalars()
+    return lifecycle.replay(actions)
