@@ -163,8 +163,14 @@ def served_app(timer: bool | None = None):
     api = create_app()
     if settings().serve_timer if timer is None else timer:
         from twonets.city.timer import start_background_timer
+        from twonets.core.db import unit_of_work
+        from twonets.govservices import benefits
 
-        start_background_timer(api)
+        def nightly():  # the day's birthdays and benefits sweep, once a day from 02:00
+            with unit_of_work(api.state.engine) as session:
+                return benefits.nightly(session)
+
+        start_background_timer(api, also=[nightly])
     return api
 
 
@@ -376,6 +382,9 @@ def _mount() -> None:
 
     app.add_typer(licence_app, name="licence")
     app.add_typer(matters_app, name="matters")
+    from twonets.govservices.benefits_cli import benefits_app
+
+    app.add_typer(benefits_app, name="benefits")
 
 
 _mount()

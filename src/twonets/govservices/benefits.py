@@ -326,6 +326,42 @@ def sweep(session: Session, *, at: datetime | None = None, codes: Sequence[str] 
     return counts
 
 
+NIGHTLY_HOUR = 2  # local time from which the day's sweep is due
+_nightly_done: dict[str, date] = {}
+
+
+def nightly(session: Session, *, at: datetime | None = None) -> dict[str, Any] | None:
+    """What the timer calls every tick: once a local day, from 02:00, the day's birthdays and the
+    sweep. Whether today's has run is read from the audit chain (`benefit.sweep`), so a restart
+    or a second worker does not run it twice in a row. None when not due."""
+    from datetime import time, timedelta
+
+    from twonets.core.calendar import LOCAL_TZ
+    from twonets.data.tables import audit_entry
+
+    at = at or utcnow()
+    today = local_date(at)
+    start = datetime.combine(today, time(NIGHTLY_HOUR), LOCAL_TZ)
+    bind = str(session.get_bind().url)
+    if at < start or _nightly_done.get(bind) == today:
+        return None
+    _nightly_done[bind] = today  # one look at the chain per process and day (the scan is not free)
+    done = session.execute(select(audit_entry.c.seq).where(
+        audit_entry.c.action == "benefit.sweep", audit_entry.c.at >= start, audit_entry.c.at < start + timedelta(days=1),
+    ).limit(1)).first()
+    if done is not None:
+        return None
+    birthdays = benefits_of(on_birthdays(session, today, at=at))
+    return {"day": today.isoformat(), "birthdays": birthdays, "sweep": sweep(session, at=at)}
+
+
+def benefits_of(results: list[dict]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for r in results:
+        out[r["outcome"]] = out.get(r["outcome"], 0) + 1
+    return out
+
+
 # --- the citizen's side -------------------------------------------------------------------
 
 

@@ -172,3 +172,36 @@ def test_a_department_lists_its_own_benefits_masked(engine):
         assert all("*" in i["subject_id"] for i in items)
         with pytest.raises(Forbidden):
             benefits.list_benefits(s, citizen(engine, "very_old"))
+
+
+def test_the_timer_runs_the_birthdays_and_the_sweep_once_a_day_from_2am(engine):
+    seeded(engine)
+    benefits._nightly_done.clear()
+    with unit_of_work(engine) as s:
+        assert benefits.nightly(s, at=local(2026, 12, 3, 1, 59)) is None  # not yet due
+        ran = benefits.nightly(s, at=local(2026, 12, 3, 2, 1))
+    assert ran["day"] == "2026-12-03" and ran["sweep"]["granted"] > 0
+    benefits._nightly_done.clear()  # another process (or a restart) reads the chain: done today
+    with unit_of_work(engine) as s:
+        assert benefits.nightly(s, at=local(2026, 12, 3, 2, 2)) is None
+        assert benefits.nightly(s, at=local(2026, 12, 4, 2, 0))["sweep"]["granted"] == 0
+
+
+def test_twonets_benefits_sweep_on_the_command_line(engine):
+    from typer.testing import CliRunner
+
+    from twonets.cli import app
+
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the command line is exercised on SQLite; the sweep itself runs on both")
+    seeded(engine)
+    url = engine.url.render_as_string(hide_password=False)
+    r = CliRunner().invoke(app, ["benefits", "sweep", "--policy", "BEN-NUTRITION-80", "--json", "--database-url", url])
+    assert r.exit_code == 0, r.output
+    import json
+
+    counts = json.loads(r.output.strip().splitlines()[-1])
+    assert counts["granted"] >= 1 and counts["offered"] == 0
+    assert _benefits(engine, pid("very_old"))["BEN-NUTRITION-80"]["state"] == "granted"
+    bad = CliRunner().invoke(app, ["benefits", "sweep", "--policy", "BEN-NOPE", "--database-url", url])
+    assert bad.exit_code != 0
