@@ -1,4 +1,5 @@
-"""Benefits without application (免申即享): one grant or offer per policy and subject, and its events.
+"""Benefits without application (免申即享): one grant or offer per policy and subject, and its events;
+one-thing bundles (一件事一次办): a case per submission with its steps, and its events.
 
 Revision ID: 0009_benefits_policies
 Revises: 0008_order_reporter_account
@@ -52,9 +53,39 @@ def upgrade() -> None:
         sa.Column("data", sa.JSON, nullable=False),
         sa.UniqueConstraint("benefit_id", "seq", name="uq_svc_benefit_event_benefit_seq"),
     )
+    op.create_table(
+        "svc_bundle_case",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("public_id", sa.String(40), nullable=False, unique=True),
+        sa.Column("bundle", sa.String(60), nullable=False),
+        sa.Column("subject_id", sa.String(80), nullable=False),
+        sa.Column("account", sa.String(80), nullable=False),
+        sa.Column("state", sa.String(20), nullable=False),
+        sa.Column("form", sa.JSON, nullable=False),
+        sa.Column("steps", sa.JSON, nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Column("created_at", UtcDateTime, nullable=False),
+        sa.Column("updated_at", UtcDateTime, nullable=False),
+    )
+    op.create_index("ix_svc_bundle_case_subject", "svc_bundle_case", ["subject_id", "id"])
+    op.create_table(
+        "svc_bundle_event",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+        sa.Column("case_id", sa.Integer, sa.ForeignKey("svc_bundle_case.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("seq", sa.Integer, nullable=False),
+        sa.Column("at", UtcDateTime, nullable=False),
+        sa.Column("actor", sa.String(80), nullable=False),
+        sa.Column("action", sa.String(40), nullable=False),
+        sa.Column("step", sa.String(40), nullable=True),
+        sa.Column("data", sa.JSON, nullable=False),
+        sa.UniqueConstraint("case_id", "seq", name="uq_svc_bundle_event_case_seq"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("svc_bundle_event")
+    op.drop_index("ix_svc_bundle_case_subject", table_name="svc_bundle_case")
+    op.drop_table("svc_bundle_case")
     op.drop_table("svc_benefit_event")
     op.drop_index("ix_svc_benefit_policy_state", table_name="svc_benefit")
     op.drop_index("ix_svc_benefit_subject", table_name="svc_benefit")

@@ -140,27 +140,54 @@ TARGET_OUTCOME = {"grant": "granted", "offer": "offered"}
 
 def _record_new(session: Session, policy: Policy, subject: str, trigger: str, facts: dict[str, Any], at: datetime) -> str | None:
     """Insert the benefit and its first event; None when another worker recorded it first."""
-    public_id = ids.next_id(session, "BN", at)
+    made = _record_many(session, policy, [(subject, facts)], trigger, at)
+    return made[0][1] if made else None
+
+
+def _record_many(session: Session, policy: Policy, items: list[tuple[str, dict[str, Any]]], trigger: str,
+                 at: datetime) -> list[tuple[str, str]]:
+    """Insert benefits (and their first events) for (subject, facts) pairs, one audit entry for
+    them all; those another worker recorded first are skipped. Returns [(subject, benefit id)]."""
+    if not items:
+        return []
     state = lifecycle.check("", policy.mode)
+    public_ids = ids.reserve(session, "BN", at, len(items))
+
+    def insert(batch: list[tuple[str, str, dict[str, Any]]]) -> None:
+        rows = session.execute(svc_benefit.insert().returning(svc_benefit.c.id, svc_benefit.c.public_id), [dict(
+            public_id=pid, policy=policy.code, policy_version=policy.version, department=policy.department,
+            subject_kind=policy.subject, subject_id=subject, state=state, amount=policy.amount.value,
+            unit=policy.amount.unit, per=policy.amount.per, trigger=trigger[:120], facts=facts, version=1,
+            created_at=at, updated_at=at) for pid, subject, facts in batch]).all()
+        by_pid = {pid: facts for pid, _, facts in batch}
+        session.execute(svc_benefit_event.insert(), [dict(
+            benefit_id=bid, seq=1, at=at, actor=f"policy:{policy.code}", action=policy.mode, from_state=None,
+            to_state=state, reason=by_pid[pid]["decision"]["reason_zh"], data={"trigger": trigger}) for bid, pid in rows])
+
+    batch = [(pid, subject, facts) for pid, (subject, facts) in zip(public_ids, items, strict=True)]
+    made: list[tuple[str, str]] = []
     try:
         with session.begin_nested():
-            bid = session.execute(svc_benefit.insert().values(
-                public_id=public_id, policy=policy.code, policy_version=policy.version, department=policy.department,
-                subject_kind=policy.subject, subject_id=subject, state=state, amount=policy.amount.value,
-                unit=policy.amount.unit, per=policy.amount.per, trigger=trigger[:120], facts=facts, version=1,
-                created_at=at, updated_at=at,
-            )).inserted_primary_key[0]
-            session.execute(svc_benefit_event.insert().values(
-                benefit_id=bid, seq=1, at=at, actor=f"policy:{policy.code}", action=policy.mode, from_state=None,
-                to_state=state, reason=facts["decision"]["reason_zh"], data={"trigger": trigger}))
-    except IntegrityError:
-        return None
-    audit.append(session, "decision", f"policy:{policy.code}", f"benefit.{policy.mode}", public_id, {
-        "policy": policy.code, "version": policy.version, "trigger": trigger, "row": facts["decision"]["row"],
-        "digest": facts["decision"]["digest"], "reads": [r["audit_seq"] for r in facts["reads"]],
+            insert(batch)
+        made = [(subject, pid) for pid, subject, _ in batch]
+    except IntegrityError:  # a racing worker recorded some: one by one, skipping those
+        for one in batch:
+            try:
+                with session.begin_nested():
+                    insert([one])
+                made.append((one[1], one[0]))
+            except IntegrityError:
+                continue
+    if not made:
+        return []
+    first = batch[0][2]
+    audit.append(session, "decision", f"policy:{policy.code}", f"benefit.{policy.mode}", made[0][1] if len(made) == 1 else policy.code, {
+        "policy": policy.code, "version": policy.version, "trigger": trigger, "digest": first["decision"]["digest"],
+        "benefits": [pid for _, pid in made], "reads": sorted({r["audit_seq"] for _, _, f in batch for r in f["reads"]}),
     }, at=at)
-    events.queue(session, BenefitChanged(id=public_id, action=policy.mode, state=state, policy=policy.code))
-    return public_id
+    for _, pid in made:
+        events.queue(session, BenefitChanged(id=pid, action=policy.mode, state=state, policy=policy.code))
+    return made
 
 
 def _policies_for(on: str, key: str | None = None) -> list[Policy]:
@@ -266,6 +293,24 @@ def on_area_alarm(session: Session, detector: str, street: str, *, alarm: str | 
     return out
 
 
+def _confirm_and_record(session: Session, policy: Policy, subjects: list[str], trigger: str, event: dict[str, Any],
+                        at: datetime) -> list[tuple[str, str]]:
+    """Those screened in, read again as the policy's own read (one read per dataset for them all,
+    recorded per person with the policy as the matter), decided and recorded with their facts."""
+    if not subjects:
+        return []
+    event = {"on": trigger.split(":", 1)[0], **event}
+    purpose = policy.purpose(f"eligibility check of {len(subjects)} screened in ({trigger})")
+    records, lookups = _gather(session, policy.department, policy.reads() or {policy.registry: None}, subjects,
+                               purpose, policy.code, at)
+    items = []
+    for s in subjects:
+        d = evaluate(policy.table, facts_of(policy, records[s], event, at))
+        if d.outcome == "approve":
+            items.append((s, {"decision": d.as_dict(), "reads": lookups, "event": event, "legal_basis": policy.legal_basis}))
+    return _record_many(session, policy, items, trigger, at)
+
+
 # --- the nightly sweep --------------------------------------------------------------------
 
 
@@ -304,18 +349,19 @@ def sweep(session: Session, *, at: datetime | None = None, codes: Sequence[str] 
                             reads[ds] = sorted(set(reads.get(ds) or []) | set(fields or []))
                 purpose = ps[0].purpose(f"nightly sweep of {len(ps)} {dept} policies")
                 records, _ = _gather(session, dept, reads or {registry: None}, batch, purpose, None, at)
-                for s in batch:
-                    for p in ps:
+                for p in ps:
+                    eligible = []
+                    for s in batch:
                         if (p.code, s) in have:
                             continue
                         own = {ds: records[s].get(ds, []) for ds in p.reads()}
                         if p.reads() and not any(own.values()):
                             continue
-                        if evaluate(p.table, facts_of(p, own, {"on": "sweep"}, at)).outcome != "approve":
-                            continue
-                        counts["screened_in"] += 1
-                        res = evaluate_subject(session, p, s, trigger="sweep", at=at)
-                        counts[res["outcome"]] = counts.get(res["outcome"], 0) + 1
+                        if evaluate(p.table, facts_of(p, own, {"on": "sweep"}, at)).outcome == "approve":
+                            eligible.append(s)
+                    counts["screened_in"] += len(eligible)
+                    made = _confirm_and_record(session, p, eligible, "sweep", {}, at)
+                    counts[TARGET_OUTCOME[p.mode]] += len(made)
             batches += 1
             if progress:
                 progress(len(batch))
