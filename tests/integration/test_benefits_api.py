@@ -62,3 +62,27 @@ def test_a_registry_update_pushed_through_the_api_grants_at_once(engine):
     mine_reads = c.get("/api/v1/my-data/accesses", headers=li)
     assert mine_reads.status_code == 200
     assert {"BEN-CHILDBIRTH", "BEN-NEWBORN-INSURANCE"} <= {i["matter"] for i in mine_reads.json()["items"]}
+
+
+def test_a_bundle_submitted_and_tracked_through_the_api(engine):
+    seeded(engine)
+    c = client_for(engine)
+    assert {b["code"] for b in c.get("/api/v1/bundles").json()["items"]} >= {"BUNDLE-HOME-PURCHASE", "BUNDLE-RETIREMENT"}
+    zhao = bearer(citizen(engine, "new_parent"))
+    form = c.get("/api/v1/bundles/BUNDLE-HOME-PURCHASE/form", headers=zhao, params={"consent": "true"}).json()
+    assert next(f for f in form["fields"] if f["name"] == "phone")["from_government_data"] is True
+    body = {"bundle": "BUNDLE-HOME-PURCHASE", "consent": True, "form": {
+        "property_id": "沪2026黄浦0012345", "seller_id": "P000042", "price": 3000000, "loan_amount": 1500000, "fund_amount": 1000}}
+    bad = c.post("/api/v1/bundle-cases", headers=zhao, json={**body, "form": {**body["form"], "price": "lots"}})
+    assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
+    assert any(e["field"] == "form.price" for e in bad.json()["errors"])
+    r = c.post("/api/v1/bundle-cases", headers={**zhao, "Idempotency-Key": "home-1"}, json=body)
+    assert r.status_code == 201, r.text
+    case = r.json()
+    assert case["state"] == "completed" and len(case["result"]["licences"]) == 2
+    again = c.post("/api/v1/bundle-cases", headers={**zhao, "Idempotency-Key": "home-1"}, json=body)
+    assert again.json()["id"] == case["id"]
+    assert c.get(f"/api/v1/bundle-cases/{case['id']}", headers=zhao).json()["state"] == "completed"
+    assert c.get(f"/api/v1/bundle-cases/{case['id']}", headers=bearer(citizen(engine, "very_old"))).status_code == 404
+    assert [x["id"] for x in c.get("/api/v1/bundle-cases", headers=zhao).json()["items"]] == [case["id"]]
+    assert c.get("/api/v1/bundles/BUNDLE-NOPE").status_code == 404

@@ -9,6 +9,7 @@ def all_routers() -> list[APIRouter]:
     from twonets.api import (
         auth,
         benefits,
+        bundles,
         data,
         discovery,
         docs,
@@ -23,5 +24,5 @@ def all_routers() -> list[APIRouter]:
         sensing,
     )
 
-    return [reference.router, orders.router, kpi.router, open311.router, auth.router, data.router, home.router, govservices.router, benefits.router, sensing.router,
+    return [reference.router, orders.router, kpi.router, open311.router, auth.router, data.router, home.router, govservices.router, benefits.router, bundles.router, sensing.router,
             discovery.router, publication.router, media.router, docs.router]
