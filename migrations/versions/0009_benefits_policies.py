@@ -1,5 +1,6 @@
 """Benefits without application (免申即享): one grant or offer per policy and subject, and its events;
-one-thing bundles (一件事一次办): a case per submission with its steps, and its events.
+one-thing bundles (一件事一次办): a case per submission with its steps, and its events;
+cross-region handling (跨省通办): the forwarded applications and the peers' nonces.
 
 Revision ID: 0009_benefits_policies
 Revises: 0008_order_reporter_account
@@ -80,9 +81,35 @@ def upgrade() -> None:
         sa.Column("data", sa.JSON, nullable=False),
         sa.UniqueConstraint("case_id", "seq", name="uq_svc_bundle_event_case_seq"),
     )
+    op.create_table(
+        "svc_crossregion",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("public_id", sa.String(40), nullable=False, unique=True),
+        sa.Column("peer", sa.String(80), nullable=False),
+        sa.Column("matter", sa.String(40), nullable=False),
+        sa.Column("applicant_id", sa.String(80), nullable=False),
+        sa.Column("staff", sa.String(80), nullable=False),
+        sa.Column("state", sa.String(30), nullable=False),
+        sa.Column("answer", sa.JSON, nullable=False),
+        sa.Column("created_at", UtcDateTime, nullable=False),
+    )
+    op.create_index("ix_svc_crossregion_applicant", "svc_crossregion", ["applicant_id", "id"])
+    op.create_table(
+        "data_peer_nonce",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("peer", sa.String(80), nullable=False),
+        sa.Column("nonce", sa.String(120), nullable=False),
+        sa.Column("created_at", UtcDateTime, nullable=False),
+        sa.UniqueConstraint("peer", "nonce", name="uq_data_peer_nonce"),
+    )
+    op.create_index("ix_data_peer_nonce_created_at", "data_peer_nonce", ["created_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_data_peer_nonce_created_at", table_name="data_peer_nonce")
+    op.drop_table("data_peer_nonce")
+    op.drop_index("ix_svc_crossregion_applicant", table_name="svc_crossregion")
+    op.drop_table("svc_crossregion")
     op.drop_table("svc_bundle_event")
     op.drop_index("ix_svc_bundle_case_subject", table_name="svc_bundle_case")
     op.drop_table("svc_bundle_case")

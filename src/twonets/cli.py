@@ -126,12 +126,27 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
           workers: int = typer.Option(1, min=1, max=16, help="server processes (use the machine's cores)"),
           access_log: bool = typer.Option(True, "--access-log/--no-access-log",
                                           help="print one line per request (method, path, status, ms)"),
+          region: Optional[str] = typer.Option(None, "--region", help="this region's name (跨省通办: its peers know it by it)"),
+          peers: Optional[str] = typer.Option(None, "--peers", help="YAML file of the trusted peer regions (name, url, public_key)"),
           database_url: Optional[str] = DB_OPTION) -> None:
     """Serve the API, console and portal (and the deadline timer)."""
     import os
 
     from twonets.api import server
     from twonets.core import config
+
+    for name, value in (("TWONETS_REGION", region), ("TWONETS_PEERS_FILE", peers)):
+        if value:  # as settings, so that worker processes use them too
+            os.environ[name] = value
+            config.settings.cache_clear()
+    if peers:
+        from twonets.core.definitions import DefinitionError
+        from twonets.data.peers import peers as trusted
+
+        try:
+            trusted()
+        except DefinitionError as exc:
+            _fail(str(exc))
 
     if database_url:  # as a setting, so that worker processes (which start afresh) use it too
         os.environ["TWONETS_DATABASE_URL"] = database_url

@@ -10,6 +10,7 @@ def all_routers() -> list[APIRouter]:
         auth,
         benefits,
         bundles,
+        crossregion,
         data,
         discovery,
         docs,
@@ -24,5 +25,5 @@ def all_routers() -> list[APIRouter]:
         sensing,
     )
 
-    return [reference.router, orders.router, kpi.router, open311.router, auth.router, data.router, home.router, govservices.router, benefits.router, bundles.router, sensing.router,
+    return [reference.router, orders.router, kpi.router, open311.router, auth.router, data.router, home.router, govservices.router, benefits.router, bundles.router, crossregion.router, sensing.router,
             discovery.router, publication.router, media.router, docs.router]
