@@ -1,8 +1,11 @@
 """Benefits without application (免申即享) benchmarks, SQLite in a temporary directory:
 
-- the nightly sweep over 100,000 persons (and their companies) × the 24 policies: paging the
-  registries, batched screening reads through the access service (recorded), each grant or offer
-  evaluated again as the policy's own read and stored with its facts;
+- the sweep over 100,000 persons (and their companies) × the 24 policies: paging the
+  registries, batched screening reads through the access service (recorded), the screened-in
+  read again as each policy's own read and stored with their facts. Two figures: the first run
+  over a registry loaded without events (it grants and offers to everyone eligible: a backfill),
+  and the nightly sweep after it, which finds the births registered that day whose events were
+  missed (loaded without announcing them);
 - the event-triggered path: a birth registered through the data foundation (`upsert_records`,
   commit) → the `RecordsChanged` handler → the policies evaluated → the grant committed; the
   latency from the registry change to the committed grant, per birth.
@@ -66,6 +69,9 @@ def _database(tmp: Path) -> str:
     return f"sqlite:///{tmp / 'db' / 'bench.db'}"
 
 
+MISSED = 200  # births registered without their event reaching the services, before the nightly sweep
+
+
 def bench_sweep(engine) -> tuple[float, dict]:
     from twonets.core.calendar import utcnow
     from twonets.core.db import unit_of_work
@@ -75,6 +81,22 @@ def bench_sweep(engine) -> tuple[float, dict]:
     with unit_of_work(engine) as s:
         counts = benefits.sweep(s, at=utcnow(), commit_every=25)
     return time.perf_counter() - t0, counts
+
+
+def miss_births(engine) -> None:
+    """Births of insured parents registered with their events lost (not announced)."""
+    from sqlalchemy import select
+
+    from twonets.core.actor import SYSTEM
+    from twonets.core.db import unit_of_work
+    from twonets.data import catalogue
+    from twonets.govservices.benefit_tables import svc_benefit
+
+    with unit_of_work(engine) as s:
+        have = set(s.execute(select(svc_benefit.c.subject_id).where(svc_benefit.c.policy == "BEN-NEWBORN-INSURANCE")).scalars())
+        parents = [f"P{i:06d}" for i in range(PERSONS, 0, -1) if f"P{i:06d}" not in have][:MISSED]
+        catalogue.upsert_records(s, SYSTEM, "births", [{"key": f"M{n:06d}-{p}", "subject_id": p, "data": {
+            "parent_id": p, "child_id": f"M{n:06d}"}} for n, p in enumerate(parents)], announce=False)
 
 
 def bench_events(engine) -> list[float]:
@@ -120,14 +142,22 @@ def run() -> list[str]:
         engine = db.make_engine(url)
         from twonets.govservices.policies import all_policies
 
-        note(f"sweep over {PERSONS:,} persons × {len(all_policies())} policies")
-        took, counts = bench_sweep(engine)
-        note(f"sweep: {counts}")
+        note(f"first sweep (backfill) over {PERSONS:,} persons × {len(all_policies())} policies")
+        first, counts = bench_sweep(engine)
+        note(f"first sweep: {counts}")
+        miss_births(engine)
+        note(f"nightly sweep, {MISSED} births' events missed")
+        took, nightly = bench_sweep(engine)
+        note(f"nightly sweep: {nightly}")
+        if nightly["granted"] < MISSED:
+            raise AssertionError(f"the nightly sweep granted {nightly['granted']}, fewer than the {MISSED} missed births")
         lat = bench_events(engine)
         engine.dispose()
+    k, n = PERSONS // 1000, len(all_policies())
     return [
-        f"benefits_sweep_{PERSONS // 1000}k_persons_x_{len(all_policies())}_policies: {took:.1f} s (target: < 60 s)",
-        f"benefits_sweep_grants_and_offers: {counts['granted'] + counts['offered']} count (target: none, the seeded district's figure)",
+        f"benefits_first_sweep_{k}k_persons_x_{n}_policies: {first:.1f} s (target: none, a backfill granting "
+        f"{counts['granted'] + counts['offered']} benefits)",
+        f"benefits_nightly_sweep_{k}k_persons_x_{n}_policies: {took:.1f} s (target: < 60 s)",
         f"benefits_event_to_grant_p50: {statistics.median(lat):.1f} ms (target: none)",
         f"benefits_event_to_grant_p99: {_pct(lat, 0.99):.1f} ms (target: < 200 ms)",
     ]
