@@ -38,10 +38,13 @@ from twonets.govservices import benefit_lifecycle as lifecycle
 from twonets.govservices.benefit_tables import svc_benefit, svc_benefit_event
 from twonets.govservices.events import BenefitChanged
 from twonets.govservices.policies import TAGS_DATASET, Policy, all_policies
-from twonets.govservices.registries import ensure_grants, platform_actor
-from twonets.govservices.rules import evaluate
+from twonets.govservices.registries import GRANT_PURPOSE, ensure_grants, platform_actor
+from twonets.govservices.rules import decide, evaluate, lookup
 
 BATCH = access.MAX_SUBJECTS
+# The data bureau's platform screens everyone nightly for every policy (one read per dataset and
+# batch); the department of each policy confirms those screened in with its own read.
+SCREENING_DEPARTMENT = "shuju"
 BULK_EVENT = 2000  # a registry load larger than this is left to the nightly sweep
 
 
@@ -318,18 +321,30 @@ def sweep(session: Session, *, at: datetime | None = None, codes: Sequence[str] 
           progress: Callable[[int], None] | None = None, commit_every: int | None = None) -> dict[str, Any]:
     """Every subject of the registries against every policy: grants and offers the events missed.
 
-    Subjects are paged from the registry (ids only) in batches; per batch and department one
-    screening read per dataset the department's policies use; a subject who qualifies and holds
-    no benefit of the policy is then evaluated as the policy's own read and recorded.
+    Subjects are paged from the registry (ids only) in batches; per batch one screening read per
+    dataset the policies use, by the data bureau's platform; those who qualify and hold no benefit
+    of the policy are read again by the policy's department as its own read, decided and recorded.
     `progress(n)` after each batch; `commit_every` batches the caller's session is committed."""
     at = at or utcnow()
     chosen = [p for p in all_policies().values() if codes is None or p.code in codes]
     counts: dict[str, int] = {"subjects": 0, "granted": 0, "offered": 0, "already": 0, "screened_in": 0}
+    memos: dict[str, dict[tuple, str]] = {}
     for registry in sorted({p.registry for p in chosen}):
         mine = [p for p in chosen if p.registry == registry]
-        by_dept: dict[str, list[Policy]] = {}
+        screen_reads: dict[str, list[str] | None] = {}
         for p in mine:
-            by_dept.setdefault(p.department, []).append(p)
+            for ds, fields in p.reads().items():
+                if ds in screen_reads and (screen_reads[ds] is None or fields is None):
+                    screen_reads[ds] = None
+                else:
+                    screen_reads[ds] = sorted(set(screen_reads.get(ds) or []) | set(fields or []))
+        screen_reads = screen_reads or {registry: None}
+        # every input path of the registry's policies, looked up once per subject
+        paths = sorted({tuple(i.expr.split(".")) for p in mine for i in p.table.inputs})
+        where = {p.code: [paths.index(tuple(i.expr.split("."))) for i in p.table.inputs] for p in mine}
+        input_names = {p.code: [i.name for i in p.table.inputs] for p in mine}
+        screen_purpose = (f"{GRANT_PURPOSE} — 免申即享 benefit without application: nightly screening for "
+                          f"{len(mine)} policies ({', '.join(p.code for p in mine)}), each confirmed by its department")
         after: str | None = None
         batches = 0
         while True:
@@ -339,29 +354,30 @@ def sweep(session: Session, *, at: datetime | None = None, codes: Sequence[str] 
             after = batch[-1]
             counts["subjects"] += len(batch)
             have = _existing(session, batch, [p.code for p in mine])
-            for dept, ps in by_dept.items():
-                reads: dict[str, list[str] | None] = {}
-                for p in ps:
-                    for ds, fields in p.reads().items():
-                        if ds in reads and (reads[ds] is None or fields is None):
-                            reads[ds] = None
-                        else:
-                            reads[ds] = sorted(set(reads.get(ds) or []) | set(fields or []))
-                purpose = ps[0].purpose(f"nightly sweep of {len(ps)} {dept} policies")
-                records, _ = _gather(session, dept, reads or {registry: None}, batch, purpose, None, at)
-                for p in ps:
-                    eligible = []
-                    for s in batch:
-                        if (p.code, s) in have:
-                            continue
-                        own = {ds: records[s].get(ds, []) for ds in p.reads()}
-                        if p.reads() and not any(own.values()):
-                            continue
-                        if evaluate(p.table, facts_of(p, own, {"on": "sweep"}, at)).outcome == "approve":
-                            eligible.append(s)
-                    counts["screened_in"] += len(eligible)
-                    made = _confirm_and_record(session, p, eligible, "sweep", {}, at)
-                    counts[TARGET_OUTCOME[p.mode]] += len(made)
+            records, _ = _gather(session, SCREENING_DEPARTMENT, screen_reads, batch, screen_purpose, None, at)
+            values = {s: [lookup(facts, path) for path in paths]
+                      for s in batch for facts in (facts_of(mine[0], records[s], {"on": "sweep"}, at),)}
+            for p in mine:
+                eligible = []
+                memo = memos.setdefault(p.code, {})  # many share their inputs (age, hukou…): decided once
+                at_inputs, names, own = where[p.code], input_names[p.code], list(p.reads())
+                for s in batch:
+                    if (p.code, s) in have or (own and not any(records[s].get(ds) for ds in own)):
+                        continue
+                    vals = values[s]
+                    key = tuple(vals[k] for k in at_inputs)
+                    try:
+                        outcome = memo.get(key)
+                    except TypeError:  # an unhashable input (a list): decided without the memo
+                        outcome = decide(p.table, dict(zip(names, key, strict=True))).outcome
+                    else:
+                        if outcome is None:
+                            outcome = memo[key] = decide(p.table, dict(zip(names, key, strict=True))).outcome
+                    if outcome == "approve":
+                        eligible.append(s)
+                counts["screened_in"] += len(eligible)
+                made = _confirm_and_record(session, p, eligible, "sweep", {}, at)
+                counts[TARGET_OUTCOME[p.mode]] += len(made)
             batches += 1
             if progress:
                 progress(len(batch))

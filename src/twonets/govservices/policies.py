@@ -105,6 +105,10 @@ class Policy(_Strict):
 
     def reads(self) -> dict[str, list[str] | None]:
         """Per dataset, the fields the eligibility table uses (None: the whole record; `count.X`)."""
+        return self._reads
+
+    @cached_property
+    def _reads(self) -> dict[str, list[str] | None]:
         need: dict[str, set[str] | None] = {}
         for i in self.eligibility.inputs:
             parts = i.expr.split(".")
