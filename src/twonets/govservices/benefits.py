@@ -36,6 +36,7 @@ from twonets.core.errors import Forbidden
 from twonets.data import access, audit, catalogue
 from twonets.govservices import benefit_lifecycle as lifecycle
 from twonets.govservices.benefit_tables import svc_benefit, svc_benefit_event
+from twonets.govservices.benefit_views import confirm, decline, get, list_benefits, mine, replay_state, stop  # noqa: F401  (part of this API)
 from twonets.govservices.events import BenefitChanged
 from twonets.govservices.policies import TAGS_DATASET, Policy, all_policies
 from twonets.govservices.registries import GRANT_PURPOSE, ensure_grants, platform_actor
@@ -330,9 +331,9 @@ def sweep(session: Session, *, at: datetime | None = None, codes: Sequence[str] 
     counts: dict[str, int] = {"subjects": 0, "granted": 0, "offered": 0, "already": 0, "screened_in": 0}
     memos: dict[str, dict[tuple, str]] = {}
     for registry in sorted({p.registry for p in chosen}):
-        mine = [p for p in chosen if p.registry == registry]
+        registry_policies = [p for p in chosen if p.registry == registry]
         screen_reads: dict[str, list[str] | None] = {}
-        for p in mine:
+        for p in registry_policies:
             for ds, fields in p.reads().items():
                 if ds in screen_reads and (screen_reads[ds] is None or fields is None):
                     screen_reads[ds] = None
@@ -340,11 +341,11 @@ def sweep(session: Session, *, at: datetime | None = None, codes: Sequence[str] 
                     screen_reads[ds] = sorted(set(screen_reads.get(ds) or []) | set(fields or []))
         screen_reads = screen_reads or {registry: None}
         # every input path of the registry's policies, looked up once per subject
-        paths = sorted({tuple(i.expr.split(".")) for p in mine for i in p.table.inputs})
-        where = {p.code: [paths.index(tuple(i.expr.split("."))) for i in p.table.inputs] for p in mine}
-        input_names = {p.code: [i.name for i in p.table.inputs] for p in mine}
+        paths = sorted({tuple(i.expr.split(".")) for p in registry_policies for i in p.table.inputs})
+        where = {p.code: [paths.index(tuple(i.expr.split("."))) for i in p.table.inputs] for p in registry_policies}
+        input_names = {p.code: [i.name for i in p.table.inputs] for p in registry_policies}
         screen_purpose = (f"{GRANT_PURPOSE} — 免申即享 benefit without application: nightly screening for "
-                          f"{len(mine)} policies ({', '.join(p.code for p in mine)}), each confirmed by its department")
+                          f"{len(registry_policies)} policies ({', '.join(p.code for p in registry_policies)}), each confirmed by its department")
         after: str | None = None
         batches = 0
         while True:
@@ -353,11 +354,11 @@ def sweep(session: Session, *, at: datetime | None = None, codes: Sequence[str] 
                 break
             after = batch[-1]
             counts["subjects"] += len(batch)
-            have = _existing(session, batch, [p.code for p in mine])
+            have = _existing(session, batch, [p.code for p in registry_policies])
             records, _ = _gather(session, SCREENING_DEPARTMENT, screen_reads, batch, screen_purpose, None, at)
             values = {s: [lookup(facts, path) for path in paths]
-                      for s in batch for facts in (facts_of(mine[0], records[s], {"on": "sweep"}, at),)}
-            for p in mine:
+                      for s in batch for facts in (facts_of(registry_policies[0], records[s], {"on": "sweep"}, at),)}
+            for p in registry_policies:
                 eligible = []
                 memo = memos.setdefault(p.code, {})  # many share their inputs (age, hukou…): decided once
                 at_inputs, names, own = where[p.code], input_names[p.code], list(p.reads())
@@ -422,126 +423,3 @@ def benefits_of(results: list[dict]) -> dict[str, int]:
     for r in results:
         out[r["outcome"]] = out.get(r["outcome"], 0) + 1
     return out
-
-
-# --- the citizen's side -------------------------------------------------------------------
-
-
-def _row(session: Session, public_id: str):
-    from twonets.core.errors import NotFound
-
-    row = session.execute(select(svc_benefit).where(svc_benefit.c.public_id == public_id)).first()
-    if row is None:
-        raise NotFound(f"no benefit {public_id}")
-    return row
-
-
-def _may_see(session: Session, actor: Actor, row) -> bool:
-    from twonets.data import identity
-
-    if actor.has("administrator", "system") or (actor.department == row.department and actor.has("reviewer", "department_handler")):
-        return True
-    return actor.has("citizen", "company_agent") and identity.subject_of(session, actor) == row.subject_id
-
-
-def get(session: Session, actor: Actor, public_id: str) -> dict[str, Any]:
-    from twonets.core.errors import NotFound
-
-    row = _row(session, public_id)
-    if not _may_see(session, actor, row):
-        raise NotFound(f"no benefit {public_id}")  # hidden, not merely forbidden
-    evs = session.execute(select(svc_benefit_event).where(svc_benefit_event.c.benefit_id == row.id)
-                          .order_by(svc_benefit_event.c.seq)).all()
-    return _as_dict(row) | {"events": [
-        {"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "action": e.action, "from_state": e.from_state,
-         "to_state": e.to_state, "reason": e.reason} for e in evs]}
-
-
-def _as_dict(row) -> dict[str, Any]:
-    from twonets.govservices.policies import get as policy_of
-
-    p = policy_of(row.policy)
-    return {
-        "id": row.public_id, "policy": row.policy, "policy_version": row.policy_version, "name_zh": p.name_zh,
-        "name_en": p.name_en, "department": row.department, "legal_basis": p.legal_basis, "subject_kind": row.subject_kind,
-        "state": row.state, "allowed": lifecycle.allowed_now(row.state), "amount": row.amount, "unit": row.unit,
-        "per": row.per, "trigger": row.trigger, "facts": row.facts, "created_at": row.created_at.isoformat(),
-        "updated_at": row.updated_at.isoformat(),
-    }
-
-
-def _transition(session: Session, actor: Actor, public_id: str, action: str, reason: str | None, at: datetime | None) -> dict:
-    from sqlalchemy import update
-
-    from twonets.core.errors import Conflict, NotFound
-
-    at = at or utcnow()
-    row = _row(session, public_id)
-    if not _may_see(session, actor, row):
-        raise NotFound(f"no benefit {public_id}")
-    if action in ("confirm", "decline") and not actor.has("citizen", "company_agent"):
-        raise Forbidden("only the person the benefit is for confirms or declines it")
-    if action == "stop" and actor.has("citizen", "company_agent"):
-        raise Forbidden("payments are stopped by the department")
-    to_state = lifecycle.check(row.state, action)
-    done = session.execute(update(svc_benefit).where(svc_benefit.c.id == row.id, svc_benefit.c.version == row.version)
-                           .values(state=to_state, version=row.version + 1, updated_at=at)).rowcount
-    if not done:
-        raise Conflict(f"the benefit changed meanwhile; it is {_row(session, public_id).state} now")
-    session.execute(svc_benefit_event.insert().values(
-        benefit_id=row.id, seq=row.version + 1, at=at, actor=actor.label, action=action, from_state=row.state,
-        to_state=to_state, reason=reason, data={}))
-    audit.append(session, "decision", actor, f"benefit.{action}", public_id, {"policy": row.policy, "reason": reason}, at=at)
-    events.queue(session, BenefitChanged(id=public_id, action=action, state=to_state, policy=row.policy))
-    return get(session, actor, public_id)
-
-
-def confirm(session: Session, actor: Actor, public_id: str, *, at: datetime | None = None) -> dict:
-    """One tap: the citizen takes the offered benefit."""
-    return _transition(session, actor, public_id, "confirm", "confirmed by the citizen", at)
-
-
-def decline(session: Session, actor: Actor, public_id: str, *, reason: str | None = None, at: datetime | None = None) -> dict:
-    """The citizen declines an offer or a grant; it is never offered again."""
-    return _transition(session, actor, public_id, "decline", reason or "declined by the citizen", at)
-
-
-def stop(session: Session, actor: Actor, public_id: str, *, reason: str, at: datetime | None = None) -> dict:
-    return _transition(session, actor, public_id, "stop", reason, at)
-
-
-def mine(session: Session, actor: Actor) -> list[dict[str, Any]]:
-    from twonets.data import identity
-
-    subject = identity.subject_of(session, actor)
-    if subject is None:
-        raise Forbidden("your account is not linked to a person or company")
-    rows = session.execute(select(svc_benefit).where(svc_benefit.c.subject_id == subject).order_by(svc_benefit.c.id)).all()
-    return [_as_dict(r) for r in rows]
-
-
-def list_benefits(session: Session, actor: Actor, *, policy: str | None = None, state: str | None = None,
-                  limit: int = 100, after: int | None = None) -> tuple[list[dict[str, Any]], int | None]:
-    if not actor.has("administrator", "reviewer", "department_handler"):
-        raise Forbidden("benefits are listed for the departments that grant them")
-    stmt = select(svc_benefit).order_by(svc_benefit.c.id).limit(limit + 1)
-    if not actor.has("administrator"):
-        stmt = stmt.where(svc_benefit.c.department == actor.department)
-    if policy:
-        stmt = stmt.where(svc_benefit.c.policy == policy)
-    if state:
-        stmt = stmt.where(svc_benefit.c.state == state)
-    if after is not None:
-        stmt = stmt.where(svc_benefit.c.id > after)
-    rows = session.execute(stmt).all()
-    from twonets.data.masking import mask
-
-    items = [_as_dict(r) | {"subject_id": mask(r.subject_id, "partial")} for r in rows[:limit]]
-    return items, (rows[limit - 1].id if len(rows) > limit else None)
-
-
-def replay_state(session: Session, public_id: str) -> str:
-    row = _row(session, public_id)
-    actions = session.execute(select(svc_benefit_event.c.action).where(svc_benefit_event.c.benefit_id == row.id)
-                              .order_by(svc_benefit_event.c.seq)).scalars()
-    return lifecycle.replay(actions)
