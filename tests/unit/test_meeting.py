@@ -94,3 +94,29 @@ def test_the_sweep_never_offers_disaster_relief_without_a_disaster(engine):
     with unit_of_work(engine) as s:
         counts = benefits.sweep(s, codes=["BEN-DISASTER-RELIEF"], at=datetime.combine(date(2026, 12, 3), time(2), LOCAL_TZ))
     assert counts["offered"] == 0 and counts["subjects"] > 0
+
+
+def test_a_policy_or_bundle_naming_what_does_not_exist_stops_the_start_with_file_and_line(tmp_path, monkeypatch):
+    import pytest
+
+    from twonets import meeting
+    from twonets.city.sensing import definitions as sensing_definitions
+    from twonets.core.definitions import DefinitionError
+    from twonets.govservices import bundles, policies, registries
+
+    text = policies.POLICIES_FILE.read_text(encoding="utf-8").replace("detector: road_waterlogging", "detector: road_flooding")
+    bad = tmp_path / "policies.yaml"
+    bad.write_text(text, encoding="utf-8")
+    monkeypatch.setattr(policies, "POLICIES_FILE", bad)
+    monkeypatch.setattr(meeting, "POLICIES_FILE", bad)
+    with pytest.raises(DefinitionError) as err:
+        meeting.check_policies(policies.load_file(bad), sensing_definitions.catalog(), registries.dataset_codes())
+    assert "road_flooding" in err.value.reason and err.value.line == text.splitlines().index("- code: BEN-DISASTER-RELIEF") + 1
+
+    btext = bundles.BUNDLES_FILE.read_text(encoding="utf-8").replace("party: bank", "party: pawnshop")
+    bbad = tmp_path / "bundles.yaml"
+    bbad.write_text(btext, encoding="utf-8")
+    monkeypatch.setattr(bundles, "BUNDLES_FILE", bbad)
+    with pytest.raises(DefinitionError) as err:
+        bootstrap._check_bundles(bundles.load_file(bbad))
+    assert "pawnshop" in err.value.reason and err.value.line == btext.splitlines().index("  - code: BUNDLE-HOME-PURCHASE") + 1
