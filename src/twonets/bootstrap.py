@@ -25,16 +25,17 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from twonets import metrics
+from twonets import meeting, metrics
 from twonets.city import events as city_events
 from twonets.city import reference, reporters, spatial
 from twonets.city.sensing import definitions as sensing_definitions
 from twonets.city.sensing import tags
 from twonets.core import events
 from twonets.data import access, catalogue
+from twonets.data import events as data_events
+from twonets.govservices import bundles, matters, outside, policies, registries, rules
 from twonets.govservices import catalogue as services_catalogue
 from twonets.govservices import events as govservices_events
-from twonets.govservices import matters, registries, rules
 
 # dataset code -> the function that serves its records to `data.access.read_records`
 SOURCES: dict[str, access.Source] = {
@@ -56,8 +57,10 @@ LAST_UPDATED: dict[str, Any] = {
 # event class -> handlers, called after the outermost commit of the work that raised it
 HANDLERS: dict[type, list[Callable[[Any], None]]] = {
     city_events.OrderChanged: [metrics.count_order],
-    city_events.AlarmRaised: [metrics.count_alarm],
+    city_events.AlarmRaised: [metrics.count_alarm, meeting.on_alarm],
     govservices_events.ApplicationChanged: [metrics.count_application],
+    # a registry update may make someone newly eligible for a benefit without application
+    data_events.RecordsChanged: [meeting.on_records_changed],
 }
 
 _lock = threading.Lock()
@@ -76,7 +79,38 @@ def load_definitions() -> dict[str, int]:
         "detectors": len(detectors.detectors),
         "matters": len(matters.written_out()),
         "decision_tables": len(rules.tables()),
+        "benefit_policies": len(meeting.check_policies(policies.all_policies(), detectors,
+                                                                 registries.dataset_codes())),
+        "bundles": len(_check_bundles(bundles.all_bundles())),
     }
+
+
+# outside party name -> the adapter its bundle steps are answered through (govservices/outside.py)
+OUTSIDE_PARTIES: dict[str, Callable[[], outside.OutsideParty]] = {"bank": outside.PartnerBank}
+
+
+def _check_bundles(found: dict) -> dict:
+    """Cross-checks of the bundles: their matters are written out, their parties have adapters,
+    the datasets they read or prefill from exist."""
+    from twonets.core.definitions import DefinitionError
+
+    codes = {m.code for m in matters.written_out()}
+    datasets = registries.dataset_codes()
+    text = bundles.BUNDLES_FILE.read_text(encoding="utf-8").splitlines()
+    for b in found.values():
+        line = next((n + 1 for n, t in enumerate(text) if t.strip() == f"- code: {b.code}"), None)
+        for st in b.steps:
+            if st.matter and st.matter not in codes:
+                raise DefinitionError(bundles.BUNDLES_FILE, line, f"{b.code}.{st.id}: no written-out matter {st.matter}")
+            if st.party and st.party not in OUTSIDE_PARTIES:
+                raise DefinitionError(bundles.BUNDLES_FILE, line, f"{b.code}.{st.id}: no adapter for the party {st.party!r}")
+            unknown = set(st.reads()) - datasets
+            if unknown:
+                raise DefinitionError(bundles.BUNDLES_FILE, line, f"{b.code}.{st.id}: reads unknown dataset(s) {sorted(unknown)}")
+        for f in b.fields:
+            if f.prefill and f.prefill.split(".")[0] not in datasets:
+                raise DefinitionError(bundles.BUNDLES_FILE, line, f"{b.code}: field {f.name} prefilled from an unknown dataset")
+    return found
 
 
 def start() -> None:
@@ -88,6 +122,8 @@ def start() -> None:
         load_definitions()
         for code, source in SOURCES.items():
             access.register_source(code, source, LAST_UPDATED.get(code))
+        for name, make in OUTSIDE_PARTIES.items():
+            outside.register(name, make())
         for event_type, handlers in HANDLERS.items():
             for handler in handlers:
                 events.subscribe(event_type, handler)

@@ -126,12 +126,27 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
           workers: int = typer.Option(1, min=1, max=16, help="server processes (use the machine's cores)"),
           access_log: bool = typer.Option(True, "--access-log/--no-access-log",
                                           help="print one line per request (method, path, status, ms)"),
+          region: Optional[str] = typer.Option(None, "--region", help="this region's name (跨省通办: its peers know it by it)"),
+          peers: Optional[str] = typer.Option(None, "--peers", help="YAML file of the trusted peer regions (name, url, public_key)"),
           database_url: Optional[str] = DB_OPTION) -> None:
     """Serve the API, console and portal (and the deadline timer)."""
     import os
 
     from twonets.api import server
     from twonets.core import config
+
+    for name, value in (("TWONETS_REGION", region), ("TWONETS_PEERS_FILE", peers)):
+        if value:  # as settings, so that worker processes use them too
+            os.environ[name] = value
+            config.settings.cache_clear()
+    if peers:
+        from twonets.core.definitions import DefinitionError
+        from twonets.data.peers import peers as trusted
+
+        try:
+            trusted()
+        except DefinitionError as exc:
+            _fail(str(exc))
 
     if database_url:  # as a setting, so that worker processes (which start afresh) use it too
         os.environ["TWONETS_DATABASE_URL"] = database_url
@@ -163,8 +178,14 @@ def served_app(timer: bool | None = None):
     api = create_app()
     if settings().serve_timer if timer is None else timer:
         from twonets.city.timer import start_background_timer
+        from twonets.core.db import unit_of_work
+        from twonets.govservices import benefits
 
-        start_background_timer(api)
+        def nightly():  # the day's birthdays and benefits sweep, once a day from 02:00
+            with unit_of_work(api.state.engine) as session:
+                return benefits.nightly(session)
+
+        start_background_timer(api, also=[nightly])
     return api
 
 
@@ -376,6 +397,9 @@ def _mount() -> None:
 
     app.add_typer(licence_app, name="licence")
     app.add_typer(matters_app, name="matters")
+    from twonets.govservices.benefits_cli import benefits_app
+
+    app.add_typer(benefits_app, name="benefits")
 
 
 _mount()

@@ -18,7 +18,7 @@ from twonets.core.actor import Actor
 from twonets.core.calendar import Day
 from twonets.core.errors import InvalidInput, NotFound
 from twonets.data import identity
-from twonets.govservices import applications, benefits, eseal, history, licences, matters, ratings, review, stats
+from twonets.govservices import applications, eseal, history, licences, matters, ratings, review, stats
 
 router = APIRouter(prefix="/api/v1", tags=["services"])
 reviewer = require_roles("reviewer", "administrator")
@@ -61,18 +61,6 @@ def export_matters(format: str = Query("json", pattern="^(json|csv)$"), session:
 def get_matter(code: str, session: Session = Depends(get_session)) -> dict[str, Any]:
     """A matter with its guide, form (JSON Schema) and materials with their source."""
     return matters.detail(matters.get(session, code))
-
-
-class GrantIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    subject_ids: list[str] = Field(min_length=1, max_length=500)
-
-
-@router.post("/matters/{code}/grant")
-def grant_benefit(code: str, body: GrantIn, request: Request, actor: Actor = Depends(require_roles("reviewer", "department_handler", "administrator")),
-                  session: Session = Depends(get_session)):
-    """Benefit without application (免申即享): grant the matter to the candidates who qualify."""
-    return idempotent(session, request, f"matters.grant:{code}", lambda: (200, benefits.grant(session, actor, code, body.subject_ids)))
 
 
 # --- applications -------------------------------------------------------------------------

@@ -8,6 +8,9 @@ from fastapi import APIRouter
 def all_routers() -> list[APIRouter]:
     from twonets.api import (
         auth,
+        benefits,
+        bundles,
+        crossregion,
         data,
         discovery,
         docs,
@@ -22,5 +25,5 @@ def all_routers() -> list[APIRouter]:
         sensing,
     )
 
-    return [reference.router, orders.router, kpi.router, open311.router, auth.router, data.router, home.router, govservices.router, sensing.router,
+    return [reference.router, orders.router, kpi.router, open311.router, auth.router, data.router, home.router, govservices.router, benefits.router, bundles.router, crossregion.router, sensing.router,
             discovery.router, publication.router, media.router, docs.router]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -85,12 +85,24 @@ def tick_job(engine) -> Callable[[], Any]:
     return job
 
 
-def start_background_timer(app, interval: float | None = None) -> BackgroundTimer:
-    """Attach the deadline timer to the app's lifespan; returns it (also at `app.state.timer`)."""
+def start_background_timer(app, interval: float | None = None, also: Sequence[Callable[[], Any]] = ()) -> BackgroundTimer:
+    """Attach the deadline timer to the app's lifespan; returns it (also at `app.state.timer`).
+    `also`: jobs of other packages run after each tick (a failing one is logged, the tick stands)."""
     existing = getattr(app.state, "timer", None)
     if existing is not None:
         return existing
-    timer = BackgroundTimer(tick_job(app.state.engine), interval or settings().tick_interval_s)
+    tick = tick_job(app.state.engine)
+
+    def job():
+        result = tick()
+        for extra in also:
+            try:
+                extra()
+            except Exception:  # noqa: BLE001 - another package's job never stops the deadline timer
+                log.exception("timer job failed", job=getattr(extra, "__name__", "job"))
+        return result
+
+    timer = BackgroundTimer(job if also else tick, interval or settings().tick_interval_s)
     app.state.timer = timer
     inner = app.router.lifespan_context
 

@@ -65,6 +65,10 @@ class Settings:
     # A bearer token that may read /metrics (a Prometheus scraper); administrators may always.
     metrics_token: str = ""
     media_dir: str = "./var/media"  # stored photos, served at /media/{key}
+    # Cross-region handling (跨省通办): this region's name and the file of trusted peer regions
+    # (their URLs and Ed25519 public keys); `twonets serve --region NAME --peers FILE` sets both.
+    region: str = ""
+    peers_file: str = ""
     extra: dict = field(default_factory=dict)
 
 
@@ -91,6 +95,8 @@ def load_settings() -> Settings:
         trusted_proxies=_networks("TWONETS_TRUSTED_PROXIES"),
         metrics_token=env.get("TWONETS_METRICS_TOKEN", ""),
         media_dir=env.get("TWONETS_MEDIA_DIR") or "./var/media",
+        region=env.get("TWONETS_REGION", ""),
+        peers_file=env.get("TWONETS_PEERS_FILE", ""),
     )
 
 

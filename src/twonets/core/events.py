@@ -17,6 +17,7 @@ Limit: in-process only. Cross-process fan-out rides on the broker (`city/sensing
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -47,6 +48,14 @@ class DomainEvent:
 TopicHandler = Callable[[str, dict[str, Any]], None]
 TypedHandler = Callable[[DomainEvent], None]
 _by_type: dict[type, list[TypedHandler]] = defaultdict(list)
+# The engine of the unit of work whose commit is publishing: a handler that writes opens its own
+# unit of work there (`origin_engine()`), so it works on the database the event happened in.
+_origin: contextvars.ContextVar[Any] = contextvars.ContextVar("event_origin_engine", default=None)
+
+
+def origin_engine() -> Any:
+    """The engine of the committed work whose events are being published now (None outside)."""
+    return _origin.get()
 _by_topic: dict[str, list[TopicHandler]] = defaultdict(list)
 
 
@@ -126,8 +135,12 @@ def _install() -> None:
             session.info[_PENDING] = [(parent if owner is tx else owner, e) for owner, e in pending]
             return
         session.info.pop(_PENDING, None)
-        for _owner, e in pending:
-            publish(e)
+        token = _origin.set(session.get_bind())
+        try:
+            for _owner, e in pending:
+                publish(e)
+        finally:
+            _origin.reset(token)
 
     @sa_event.listens_for(Session, "after_soft_rollback")
     def _rolled_back(session: Session, previous: SessionTransaction) -> None:

@@ -40,4 +40,4 @@ from twonets.data.opendata import (  # noqa: F401  (part of the catalogue API)
     open_rows,
     parquet_bytes,
 )
-from twonets.data.records import RecordIn, count_records, upsert_records  # noqa: F401  (part of the catalogue API)
+from twonets.data.records import RecordIn, count_records, subjects_page, upsert_records  # noqa: F401  (part of the catalogue API)

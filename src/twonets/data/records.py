@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 from twonets.core.actor import Actor
 from twonets.core.calendar import utcnow
 from twonets.core.errors import Forbidden, InvalidInput
+from twonets.core.events import queue
 from twonets.data.datasets import can_write_records, load
+from twonets.data.events import RecordsChanged
 from twonets.data.tables import data_dataset, data_record
 
 
@@ -26,9 +28,14 @@ class RecordIn(BaseModel):
 
 
 def upsert_records(
-    session: Session, actor: Actor, code: str, records: Iterable[RecordIn | dict], *, at: datetime | None = None
+    session: Session, actor: Actor, code: str, records: Iterable[RecordIn | dict], *, at: datetime | None = None,
+    announce: bool = True,
 ) -> int:
-    """Add or replace records of a dataset the data foundation holds; marks it updated."""
+    """Add or replace records of a dataset the data foundation holds; marks it updated.
+
+    Announces the change (`RecordsChanged`, after commit) so that listeners — benefits without
+    application — react to a registry update; an initial load (`announce=False`) is not a change
+    of anyone's situation and is left to the listeners' periodic sweeps."""
     ds = load(session, code)
     if not can_write_records(actor, ds):
         raise Forbidden("only the owner department writes records of its dataset")
@@ -74,7 +81,26 @@ def upsert_records(
                 .values(subject_id=r.subject_id, data=r.data, updated_at=at)
             )
     session.execute(update(data_dataset).where(data_dataset.c.id == ds.id).values(last_updated_at=at))
+    if items and announce:
+        queue(session, RecordsChanged(
+            dataset=code, subjects=tuple(dict.fromkeys(r.subject_id for r in items if r.subject_id)),
+            added=tuple(r.key for r in items if r.key not in existing),
+            replaced=tuple(r.key for r in items if r.key in existing), at=at.isoformat(),
+        ))
     return len(items)
+
+
+def subjects_page(session: Session, code: str, *, after: str | None = None, limit: int = 1000) -> list[str]:
+    """The next `limit` distinct subject ids of a dataset's records, in order, after `after`.
+
+    Ids only (no record data): a sweep pages through the subjects of a registry with this and
+    reads their records through the access service, which checks and records each read."""
+    ds = load(session, code)
+    stmt = (select(data_record.c.subject_id).where(data_record.c.dataset_id == ds.id, data_record.c.subject_id.is_not(None))
+            .distinct().order_by(data_record.c.subject_id).limit(limit))
+    if after is not None:
+        stmt = stmt.where(data_record.c.subject_id > after)
+    return list(session.execute(stmt).scalars())
 
 
 def count_records(session: Session, code: str) -> int:

@@ -49,6 +49,7 @@ STREETS = (
 ROADS = ("南京东路", "河南中路", "福州路", "西藏中路", "淮海中路", "复兴中路", "中华路", "陆家浜路", "瑞金二路", "徐家汇路")
 INDUSTRIES = (("餐饮", "catering"), ("零售", "retail"), ("科技", "technology"), ("物流", "logistics"), ("咨询", "consulting"), ("建筑", "construction"))
 BRANDS = "恒信泰安华申宏达金鼎瑞祥嘉禾永盛博远新锐明德启航润丰"
+PERSONA_COMPANY_STREET = "南京东路街道"
 DEGREES = ("high_school", "college", "bachelor", "master", "doctor")
 
 def id_number(birth: date, seq: int, gender: int) -> str:
@@ -194,6 +195,7 @@ def build(seed: int, persons: int, companies: int) -> dict[str, list[dict[str, A
         for i in range(1, companies + 1)
         for ind in [rng.choice(INDUSTRIES)]
     ]
+    premises_rng = random.Random(f"{seed}-premises")  # its own stream: the other registries stay as they were
     for c in comps:
         rep = pop.get(c["representative"], {})
         reg.add("legal_persons", c["credit_code"], c["credit_code"], {
@@ -201,6 +203,12 @@ def build(seed: int, persons: int, companies: int) -> dict[str, list[dict[str, A
             "representative_id_number": rep.get("id_number"), "contact_phone": rep.get("phone"),
             "registered_address": f"上海市黄浦区{rng.choice(ROADS)}{rng.randint(1, 999)}号", "industry": c["industry"],
             "established_on": f"{rng.randint(2000, 2025)}-{rng.randint(1, 12):02d}-01", "status": c["status"],
+        })
+        street = PERSONA_COMPANY_STREET if c is PERSONA_COMPANY else premises_rng.choice(STREETS)
+        reg.add("business_premises", c["credit_code"], c["credit_code"], {
+            "credit_code": c["credit_code"], "premises_address": f"上海市黄浦区{premises_rng.choice(ROADS)}{premises_rng.randint(1, 999)}号",
+            "street": street, "kind": "street_shop" if c["industry"] in ("catering", "retail") else "office",
+            "floor_area_m2": float(premises_rng.randint(20, 400)),
         })
         reg.add("tax", f"{c['credit_code']}-2025", c["credit_code"], {
             "taxpayer_id": c["credit_code"], "year": 2025, "tax_paid": float(rng.randint(1, 500) * 1000),
@@ -217,7 +225,7 @@ def seed_registries(session: Session, seed: int, persons: int, companies: int, *
     rows = build(seed, persons, companies)
     out = {}
     for code, records in rows.items():
-        out[code] = catalogue.upsert_records(session, SYSTEM, code, records, at=at)
+        out[code] = catalogue.upsert_records(session, SYSTEM, code, records, at=at, announce=False)  # an initial load
     return out
 
 

@@ -17,3 +17,14 @@ class ApplicationChanged(DomainEvent):
     action: str
     state: str
     matter: str | None = None
+
+
+@dataclass(frozen=True)
+class BenefitChanged(DomainEvent):
+    """A benefit without application granted, offered, confirmed, declined or stopped."""
+
+    topic: ClassVar[str] = "benefit.changed"
+    id: str
+    action: str
+    state: str
+    policy: str

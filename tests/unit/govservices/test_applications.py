@@ -252,6 +252,8 @@ def test_a_lapsed_grant_is_renewed_on_prefill(sqlite_engine):
 
 
 def test_benefit_without_application_is_granted_to_those_who_qualify(engine):
+    """The matter MINZHENG-006 is granted without application: nobody applies for it; its policy
+    (BEN-NUTRITION-80) finds those who qualify (issue 13; tests/unit/govservices/test_benefits.py)."""
     from twonets.govservices import benefits
 
     seeded(engine)
@@ -261,13 +263,12 @@ def test_benefit_without_application_is_granted_to_those_who_qualify(engine):
         with pytest.raises(Conflict):
             applications.start(s, citizen(engine, "very_old"), "MINZHENG-006", consent=True)
         with pytest.raises(Forbidden):
-            benefits.grant(s, staff("reviewer", "gongan"), "MINZHENG-006", candidates)
-        out = benefits.grant(s, officer, "MINZHENG-006", candidates)
+            benefits.evaluate_candidates(s, staff("reviewer", "gongan"), "BEN-NUTRITION-80", candidates)
+        out = benefits.evaluate_candidates(s, officer, "BEN-NUTRITION-80", candidates)
         assert len(out["granted"]) == 1 and [i["subject_id"] for i in out["ineligible"]] == candidates[1:]
-        app = applications.get(s, officer, out["granted"][0])
-        assert (app.channel, app.state.state, app.applicant_id, app.uploads) == ("proactive", "approved", pid("very_old"), 0)
-        assert history.replay(s, officer, app.id)["decision"]["same"] is True
-        # every eligibility read was recorded with the legal basis as its purpose
-        reads = s.execute(select(data_access).where(data_access.c.matter == "MINZHENG-006")).all()
+        got = benefits.get(s, officer, out["granted"][0])
+        assert (got["state"], got["policy"], got["facts"]["decision"]["inputs"]["age"]) == ("granted", "BEN-NUTRITION-80", 88)
+        # every eligibility read was recorded with the policy and its legal basis as its purpose
+        reads = s.execute(select(data_access).where(data_access.c.matter == "BEN-NUTRITION-80")).all()
         assert {r.subject_id for r in reads} == set(candidates) and all("免申即享" in r.purpose for r in reads)
-        assert benefits.grant(s, officer, "MINZHENG-006", candidates[:1])["already"] == [pid("very_old")]
+        assert benefits.evaluate_candidates(s, officer, "BEN-NUTRITION-80", candidates[:1])["already"] == [pid("very_old")]

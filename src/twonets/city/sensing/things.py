@@ -204,3 +204,18 @@ def cache_for(bind) -> ThingCache:
     if cache is None:
         cache = _caches[engine] = ThingCache()
     return cache
+
+
+def whom_and_where(session: Session, thing_id: str) -> dict[str, Any]:
+    """Who a thing serves (person refs) and the street it stands in (code and name): what a
+    service reacting to its alarm needs. Empty when the thing is unknown."""
+    from twonets.city.tables import area
+
+    row = session.execute(select(thing_t).where(thing_t.c.thing_id == thing_id)).first()
+    if row is None:
+        return {"persons": [], "street_code": None, "street_name": None}
+    info = _info(row)
+    name = None
+    if info.street_code:
+        name = session.execute(select(area.c.name_zh).where(area.c.code == info.street_code)).scalar()
+    return {"persons": [r for k, r in info.subjects if k == "person"], "street_code": info.street_code, "street_name": name}
