@@ -219,6 +219,13 @@ def test_a_hall_clerk_submits_for_a_walk_in_citizen_who_then_sees_it(page_of, se
     serving = p.page.inner_text("#serving")
     assert serving.startswith("A")
     _both_languages(p, "/hall", "hall-window")
+    # He shows the QR of his app (a signed code naming him): the scanner types it into the field.
+    code = httpx.get(server + "/api/v1/me/person-code", headers=_api(server, "parent")).json()["code"]
+    p.page.fill("#id-number", code)
+    with p.page.expect_navigation():
+        p.page.click("#identify-form button")
+    assert p.page.get_attribute("#person", "data-subject") == "P900003"
+    # …or hands over his ID card.
     p.page.fill("#id-number", id_number)
     with p.page.expect_navigation():
         p.page.click("#identify-form button")

@@ -12,6 +12,7 @@ def all_routers() -> list[APIRouter]:
         discovery,
         docs,
         govservices,
+        hall,
         home,
         kpi,
         media,
@@ -22,5 +23,5 @@ def all_routers() -> list[APIRouter]:
         sensing,
     )
 
-    return [reference.router, orders.router, kpi.router, open311.router, auth.router, data.router, home.router, govservices.router, sensing.router,
+    return [reference.router, orders.router, kpi.router, open311.router, auth.router, data.router, home.router, govservices.router, hall.router, sensing.router,
             discovery.router, publication.router, media.router, docs.router]

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from twonets.core.actor import Actor
 from twonets.core.calendar import local_date, local_midnight, utcnow
 from twonets.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from twonets.data import access
+from twonets.data import access, tokens
 from twonets.govservices.registries import GRANT_PURPOSE, ensure_grants
 from twonets.govservices.tables import svc_application, svc_hall_ticket
 
@@ -162,19 +162,30 @@ def waiting(session: Session, actor: Actor, *, at: datetime | None = None, limit
     return [_ticket(r) for r in rows]
 
 
-def identify(session: Session, actor: Actor, id_number: str, *, at: datetime | None = None) -> Person:
-    """The person holding this ID number (居民身份证号), from the population registry, read
-    through the access service under the hall's grant (audited with the window's purpose)."""
+def identify(session: Session, actor: Actor, presented: str, *, at: datetime | None = None) -> Person:
+    """The person at the window, by their ID number (居民身份证号) or the code of their QR
+    (`tokens.issue_person_code`, shown by their phone): read from the population registry
+    through the access service under the hall's grant, audited with the window's purpose."""
     at = at or utcnow()
     hall = _clerk(actor)
-    id_number = (id_number or "").strip().upper()
-    if not ID_NUMBER.match(id_number):
-        raise InvalidInput("an ID number has 18 characters: 17 digits and a digit or X",
-                           errors=[{"field": "id_number", "message": "18 characters"}])
+    presented = (presented or "").strip()
+    subject = None
+    if len(presented) > 40:  # a scanned QR: the signed code, not an ID number
+        subject = tokens.decode_person_code(presented, at)
+        if subject is None:
+            raise InvalidInput("the QR code is not valid or has expired: ask the person to open it again, or type the ID number",
+                               errors=[{"field": "id_number", "message": "invalid or expired code"}])
+        query: dict[str, Any] = {"subject_ids": [subject]}
+    else:
+        id_number = presented.upper()
+        if not ID_NUMBER.match(id_number):
+            raise InvalidInput("an ID number has 18 characters: 17 digits and a digit or X",
+                               errors=[{"field": "id_number", "message": "18 characters"}])
+        query = {"filters": {"id_number": id_number}}
 
     def read():
-        return access.read_records(session, actor, "population", IDENTIFY_PURPOSE, filters={"id_number": id_number},
-                                   fields=["person_id", "name", "id_number"], unmasked=True, limit=2, at=at)
+        return access.read_records(session, actor, "population", IDENTIFY_PURPOSE, fields=["person_id", "name", "id_number"],
+                                   unmasked=True, limit=2, at=at, **query)
 
     try:
         res = read()

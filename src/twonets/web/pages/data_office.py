@@ -15,11 +15,16 @@ from twonets.core.calendar import utcnow
 from twonets.core.errors import InvalidInput
 from twonets.data import catalogue, sharing
 from twonets.web import render
+from twonets.web.labels import N_
 from twonets.web.pages.board import names
 from twonets.web.pages.common import form, get_session, staff
 
 router = APIRouter(include_in_schema=False)
 ROLES = frozenset({"data_officer"})
+REQUEST_STATUSES = {"pending": N_("Pending"), "approved": N_("Approved"), "refused": N_("Refused"),
+                    "withdrawn": N_("Withdrawn"), "revoked": N_("Revoked")}
+FREQUENCIES = {"realtime": N_("real time"), "hourly": N_("hourly"), "daily": N_("daily"), "weekly": N_("weekly"),
+               "monthly": N_("monthly"), "quarterly": N_("quarterly"), "yearly": N_("yearly"), "irregular": N_("irregularly")}
 
 
 @router.get("/workbench/data")
@@ -30,9 +35,10 @@ def data_desk(request: Request, session: Session = Depends(get_session)):
     pending, _ = sharing.list_requests(session, actor, status="pending", direction="incoming", limit=100)
     decided = [r for r in sharing.list_requests(session, actor, direction="incoming", limit=30)[0] if r.status != "pending"]
     entries, _ = catalogue.search(session, actor, owner=actor.department if scope == "mine" else None, limit=200)
+    asked = {r.dataset for r in pending + decided}
     return render.page(request, "workbench/data.html", pending=pending, decided=decided[:10], entries=entries,
-                       scope=scope, now=utcnow(), names=names(session),
-                       datasets={d.code: d for d in entries})
+                       scope=scope, now=utcnow(), names=names(session), statuses=REQUEST_STATUSES, frequencies=FREQUENCIES,
+                       datasets={code: catalogue.get(session, actor, code) for code in asked})
 
 
 @router.post("/workbench/data/requests/{request_id}/{decision}")

@@ -24,6 +24,7 @@ from twonets.web import render
 from twonets.web import session as web_session
 from twonets.web.pages.board import names
 from twonets.web.pages.common import form, get_session, staff
+from twonets.web.pages.review import APP_STATES
 
 router = APIRouter(include_in_schema=False)
 ROLES = hall.CLERK_ROLES
@@ -81,7 +82,7 @@ def application(app_id: str, request: Request, session: Session = Depends(get_se
     actor = staff(request, ROLES)
     app = applications.get(session, actor, app_id)
     matter = matters.get(session, app.matter)
-    return render.page(request, "hall/application.html", app=app, matter=matter,
+    return render.page(request, "hall/application.html", app=app, matter=matter, states=APP_STATES,
                        allowed=applications.actions_for(session, actor, app), **_context(session, actor))
 
 
@@ -96,7 +97,8 @@ def _value(spec: dict[str, Any], raw: str) -> Any:
         if kind == "integer":
             return int(raw)
         if kind == "number":
-            return float(raw)
+            value = float(raw)
+            return int(value) if value.is_integer() and "." not in raw else value
     except ValueError:
         return raw  # left as typed: the schema names the field that is not a number
     return raw

@@ -15,12 +15,17 @@ from sqlalchemy.orm import Session
 
 from twonets.core.calendar import utcnow
 from twonets.core.errors import InvalidInput
+from twonets.data import masking
 from twonets.govservices import applications, matters, review, stats
 from twonets.web import deadline, render
+from twonets.web.labels import N_
 from twonets.web.pages.common import form, get_session, staff
 
 router = APIRouter(include_in_schema=False)
 ROLES = frozenset({"reviewer"})
+APP_STATES = {"draft": N_("Draft"), "in_review": N_("In review"), "supplement_requested": N_("Waiting for a supplement"),
+              "approved": N_("Approved"), "rejected": N_("Rejected"), "licence_issued": N_("Licence issued"),
+              "withdrawn": N_("Withdrawn")}
 LIMIT = 100
 
 
@@ -30,6 +35,16 @@ def _names(session: Session, codes) -> dict[str, tuple[str, str]]:
         m = matters.get(session, code)
         out[code] = (m.name_zh, m.name_en)
     return out
+
+
+# Personal values held for the applicant are shown to the reviewer masked, as in every listing:
+# the decision needs that they are there and match, not to read them again in full.
+PERSONAL = {"name": "name", "id_number": "id_number", "phone": "phone", "address": "address"}
+
+
+def shown(key: str, value):
+    kind = PERSONAL.get(key) or next((k for k in PERSONAL if key.endswith("_" + k)), None)
+    return masking.mask(str(value), kind) if kind and value else value
 
 
 def _left(app, flag):
@@ -62,7 +77,7 @@ def application(app_id: str, request: Request, session: Session = Depends(get_se
 
     f = lifecycle.flag(app.state, utcnow())
     return render.page(request, "workbench/application.html", app=app, matter=matter,
-                       allowed=applications.actions_for(session, actor, app), left=_left(app, f))
+                       allowed=applications.actions_for(session, actor, app), left=_left(app, f), shown=shown)
 
 
 @router.post("/workbench/applications/{app_id}/{decision}")
