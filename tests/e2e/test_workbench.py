@@ -4,13 +4,25 @@ window in a real browser, checked against the API as the people concerned."""
 from __future__ import annotations
 
 import base64
+import struct
+import zlib
 
 import httpx
 
 from tests.e2e.conftest import SHOTS, api_token
 
-# A 1×1 PNG: a real image as the photo of the work done.
-PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+
+def _png(width: int = 240, height: int = 160) -> bytes:
+    """A real PNG (a green street under a grey sky) as the photo of the work done."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    rows = b"".join(b"\x00" + (bytes((170, 180, 190)) if y < height // 2 else bytes((60, 140, 70))) * width
+                    for y in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+PNG = _png()
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 
 

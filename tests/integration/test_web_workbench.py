@@ -88,6 +88,7 @@ def test_mistakes_at_the_hall_window_answer_pages_that_say_what_to_fix(web):
     r = web.post(f"/hall/applications/{app_id}/submit", data={**form, "f_household_size": "many"},
                  files={"m_income_statement": ("income.pdf", b"%PDF-1.4 x", "application/pdf")})
     assert r.status_code == 422 and "household_size" in r.text
+    assert 'value="many"' in r.text and 'value="900"' in r.text  # what was typed comes back, to correct
     with session_factory(web.engine)() as s:
         assert applications.get(s, SYSTEM, app_id).state.state == "draft"  # nothing half-done
     r = web.post(f"/hall/applications/{app_id}/submit", data=form,

@@ -106,10 +106,26 @@ def _value(spec: dict[str, Any], raw: str) -> Any:
 
 @router.post("/hall/applications/{app_id}/submit")
 async def submit(app_id: str, request: Request, session: Session = Depends(get_session)):
-    """Fill in the rest, hand in the scans, submit on the person's behalf."""
+    """Fill in the rest, hand in the scans, submit on the person's behalf — all or nothing: what
+    the schema or a scan refuses comes back on the same page, with what was typed kept."""
     actor = staff(request, ROLES)
     await web_session.verify_csrf(request)
     posted = await request.form()
+    try:
+        done = await _fill_and_submit(session, actor, app_id, posted)
+    except InvalidInput as exc:
+        session.rollback()  # nothing half-done: the draft stays as it was
+        app = applications.get(session, actor, app_id)
+        matter = matters.get(session, app.matter)
+        typed = {k[2:]: v for k, v in posted.items() if k.startswith("f_") and isinstance(v, str)}
+        return render.page(request, "hall/application.html", status=422, app=app, matter=matter, states=APP_STATES,
+                           allowed=applications.actions_for(session, actor, app), problem=exc,
+                           typed=typed, **_context(session, actor))
+    hall.attach(session, actor, done.id)
+    return render.redirect(request, f"/hall/applications/{done.id}?submitted=1")
+
+
+async def _fill_and_submit(session: Session, actor, app_id: str, posted) -> applications.Application:
     app = applications.get(session, actor, app_id)
     matter = matters.get(session, app.matter)
     held = set(app.prefill.get("fields") or {})
@@ -141,6 +157,4 @@ async def submit(app_id: str, request: Request, session: Session = Depends(get_s
                                errors=[{"field": f"materials.{m.code}", "message": "not a PDF or image"}])
         applications.upload(session, actor, app_id, m.code, filename=f.filename,
                             content_base64=base64.b64encode(content).decode())
-    done = applications.submit(session, actor, app_id)
-    hall.attach(session, actor, done.id)
-    return render.redirect(request, f"/hall/applications/{done.id}?submitted=1")
+    return applications.submit(session, actor, app_id)
