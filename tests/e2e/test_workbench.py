@@ -64,6 +64,12 @@ def test_a_handler_works_an_order_to_resolved_from_the_workbench_with_a_photo(pa
     # The deadline on the working-day clock, in words (never colour alone).
     dues = p.page.locator("tbody td:nth-child(7)").all_inner_texts()
     assert dues and all(("工作日" in d) or ("停止计时" in d) for d in dues), dues
+    # Keyboard: j to the first order, a to its first action.
+    p.page.keyboard.press("j")
+    first_row = p.page.evaluate("document.activeElement.closest('tr').id")
+    assert first_row == p.page.locator("tbody tr[id^='row-']").first.get_attribute("id")
+    p.page.keyboard.press("a")
+    assert p.page.evaluate("document.activeElement.closest('td').className") == "row-actions"
     row = p.page.locator("tbody tr:has(form[action$='/accept'])").first
     order_id = row.get_attribute("id").removeprefix("row-")
     row.locator("form[action$='/accept'] button").click()
