@@ -69,7 +69,7 @@ def test_a_handler_works_an_order_to_resolved_from_the_workbench_with_a_photo(pa
     first_row = p.page.evaluate("document.activeElement.closest('tr').id")
     assert first_row == p.page.locator("tbody tr[id^='row-']").first.get_attribute("id")
     p.page.keyboard.press("a")
-    assert p.page.evaluate("document.activeElement.closest('td').className") == "row-actions"
+    assert p.page.evaluate("document.activeElement.closest('td').classList.contains('row-actions')")
     row = p.page.locator("tbody tr:has(form[action$='/accept'])").first
     order_id = row.get_attribute("id").removeprefix("row-")
     row.locator("form[action$='/accept'] button").click()
