@@ -112,8 +112,7 @@ def test_a_handler_works_an_order_to_resolved_from_the_workbench_with_a_photo(pa
     assert stored.status_code == 200 and stored.content == PNG
     assert p.page.locator(f"img[src='/media/{key}']").count() == 1
     assert "已清理完毕" in p.page.inner_text(".timeline")
-    p.shot("workbench-resolved")
-    _clean(p)
+    _both_languages(p, f"/workbench/orders/{order_id}?done=resolve", "workbench-order")
 
 
 def test_a_handler_cannot_see_or_act_on_another_departments_order_in_the_workbench(page_of, server):
@@ -174,8 +173,7 @@ def test_a_reviewer_approves_and_rejects_from_the_review_queue(page_of, server):
     held = p.page.locator("table.held tr:has(.gov)").all_inner_texts()
     assert any("居民身份证" in t for t in held) and any("户口簿" in t for t in held)
     assert "申请人填写" in p.page.inner_text("table.held")  # what the applicant gave, marked as such
-    _clean(p)
-    p.shot("review-application")
+    _both_languages(p, f"/workbench/applications/{first}", "review-application")
     p.page.fill("#approve-note", "材料齐全，符合条件")
     with p.page.expect_navigation():
         p.page.click("form[action$='/approve'] button")
@@ -269,8 +267,7 @@ def test_a_hall_clerk_submits_for_a_walk_in_citizen_who_then_sees_it(page_of, se
         p.page.click("#submit-app")
     p.page.wait_for_selector("#submitted")
     assert p.page.inner_text("#serving") == serving
-    p.shot("hall-submitted-zh")
-    _clean(p)
+    _both_languages(p, f"/hall/applications/{app_id}?submitted=1", "hall-submitted")
     p.go("/hall")
     assert int(p.page.inner_text("#figures [data-figure='submitted']")) == before + 1
     # The citizen, under his own account, sees the application made for him at the window.
