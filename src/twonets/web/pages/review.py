@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from twonets.core.calendar import utcnow
 from twonets.core.errors import InvalidInput
 from twonets.data import masking
-from twonets.govservices import applications, matters, review, stats
+from twonets.govservices import applications, lifecycle, matters, review, stats
 from twonets.web import deadline, render
 from twonets.web.labels import N_
 from twonets.web.pages.common import form, get_session, staff
@@ -73,8 +73,6 @@ def application(app_id: str, request: Request, session: Session = Depends(get_se
     actor = staff(request, ROLES)
     app = applications.get(session, actor, app_id)  # another department's: 404
     matter = matters.get(session, app.matter)
-    from twonets.govservices import lifecycle
-
     f = lifecycle.flag(app.state, utcnow())
     return render.page(request, "workbench/application.html", app=app, matter=matter,
                        allowed=applications.actions_for(session, actor, app), left=_left(app, f), shown=shown)
