@@ -158,8 +158,8 @@ def _apply_for_review(base: str, user: str) -> str:
     return app_id
 
 
-def test_a_reviewer_approves_and_rejects_from_the_review_queue(page_of, server):
-    first, second = _apply_for_review(server, "citizen"), _apply_for_review(server, "citizen")
+def test_a_reviewer_approves_rejects_and_asks_for_a_supplement_from_the_review_queue(page_of, server):
+    first, second, third = (_apply_for_review(server, "citizen") for _ in range(3))
     p = page_of()
     p.sign_in("reviewer")
     assert p.page.url == server + "/workbench/review"
@@ -187,11 +187,20 @@ def test_a_reviewer_approves_and_rejects_from_the_review_queue(page_of, server):
     with p.page.expect_navigation():
         p.page.click("form[action$='/reject'] button")
     assert "不予批准" in p.page.inner_text(".flash.ok")
+    p.page.click(f"#row-{third} a")
+    p.page.fill("#supp-reason", "请补充近三个月工资流水")
+    with p.page.expect_navigation():
+        p.page.click("form[action$='/request-supplement'] button")
+    assert "已要求补正" in p.page.inner_text(".flash.ok")
+    assert "等待补正" in p.page.inner_text(f"#row-{third}")  # still in the queue, its clock stopped
+    assert "停止计时" in p.page.inner_text(f"#row-{third}")
     citizen = _api(server, "citizen")
     a = httpx.get(server + f"/api/v1/applications/{first}", headers=citizen).json()
     b = httpx.get(server + f"/api/v1/applications/{second}", headers=citizen).json()
     assert a["outcome"] == "approve" and a["state"] in ("approved", "licence_issued")
     assert b["state"] == "rejected" and b["reason"] == "家庭收入超过本区低保标准"
+    c = httpx.get(server + f"/api/v1/applications/{third}", headers=citizen).json()
+    assert c["state"] == "supplement_requested" and not c["clock_running"]
     _clean(p)
 
 

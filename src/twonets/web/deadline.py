@@ -18,10 +18,10 @@ class Left:
 
 def left(due_at: datetime | None, now: datetime, *, running: bool = True, flag: str | None = None) -> Left:
     """Time left until `due_at` (or past it) on the working-day clock."""
+    if not running:  # suspended, or waiting for the applicant's supplement: the clock stands still
+        return Left("stopped", flag=flag or "ok")
     if due_at is None:
         return Left("none")
-    if not running:
-        return Left("stopped", flag=flag or "ok")
     if now <= due_at:
         return Left("left", max(round(calendar.working_days_between(now, due_at), 1), 0.1) if due_at > now else 0.0,
                     flag=flag or "ok")
