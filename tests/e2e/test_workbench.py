@@ -112,7 +112,8 @@ def test_a_handler_works_an_order_to_resolved_from_the_workbench_with_a_photo(pa
     assert stored.status_code == 200 and stored.content == PNG
     assert p.page.locator(f"img[src='/media/{key}']").count() == 1
     assert "已清理完毕" in p.page.inner_text(".timeline")
-    _both_languages(p, f"/workbench/orders/{order_id}?done=resolve", "workbench-order")
+    p.page.wait_for_selector("#pin-map[data-ready='1']")  # the pin on the district's own map
+    _both_languages(p, f"/workbench/orders/{order_id}?done=resolve", "workbench-order", wait="#pin-map[data-ready='1']")
 
 
 def test_a_handler_cannot_see_or_act_on_another_departments_order_in_the_workbench(page_of, server):
