@@ -38,7 +38,8 @@ ROW_ACTIONS = ("accept", "start")  # one click in the row; the rest need words (
 HANDLER_ACTIONS = ("accept", "start", "resolve", "return", "suspend", "resume")
 
 
-def _mine(actor, o) -> list[str]:
+def _mine(o) -> list[str]:
+    """The order's `allowed_actions` (already narrowed to this user by the service) a handler takes here."""
     return [a for a in o.allowed_actions if a in HANDLER_ACTIONS]
 
 
@@ -52,7 +53,7 @@ def workbench(request: Request, session: Session = Depends(get_session)):
     listing = orders.list_orders(session, actor, limit=LIMIT, status=VIEWS[view], department=actor.department,
                                  **({"flag": flag} if flag else {}))
     now = utcnow()
-    rows = [(o, _mine(actor, o), deadline.left(o.due_at, now, running=o.status != "suspended", flag=o.flag))
+    rows = [(o, _mine(o), deadline.left(o.due_at, now, running=o.status != "suspended", flag=o.flag))
             for o in listing.items]
     counts = {v: len(orders.list_orders(session, actor, limit=LIMIT, status=s, department=actor.department).items)
               for v, s in VIEWS.items()}
@@ -64,7 +65,7 @@ def workbench(request: Request, session: Session = Depends(get_session)):
 def order_pane(order_id: str, request: Request, session: Session = Depends(get_session)):
     actor = staff(request, ROLES)
     o = orders.get_order(session, actor, order_id)  # another department's order: 404
-    return render.page(request, "workbench/order.html", o=o, actions=_mine(actor, o), names=names(session),
+    return render.page(request, "workbench/order.html", o=o, actions=_mine(o), names=names(session),
                        left=deadline.left(o.due_at, utcnow(), running=o.status != "suspended", flag=o.flag),
                        needs_reason=NEEDS_REASON, max_mb=media.MAX_BYTES // (1024 * 1024))
 
@@ -105,7 +106,7 @@ async def act(order_id: str, action: str, request: Request, session: Session = D
     if request.headers.get("hx-request"):
         session.commit()
         fresh = orders.get_order(session, actor, order_id)
-        return render.page(request, "workbench/row.html", o=fresh, actions=_mine(actor, fresh), done=action,
+        return render.page(request, "workbench/row.html", o=fresh, actions=_mine(fresh), done=action,
                            left=deadline.left(fresh.due_at, utcnow(), running=fresh.status != "suspended", flag=fresh.flag),
                            names=names(session), row_actions=ROW_ACTIONS)
     return render.redirect(request, f"/workbench/orders/{o.id}?done={action}")
