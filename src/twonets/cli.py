@@ -298,6 +298,9 @@ def demo(days: int = typer.Option(30, min=1, max=400, help="days of orders to si
         apps = summary.get("applications", {}).get("applications", 0)
         console.print(f"services: {summary['matters']['total']} matters, {records:,} base-registry records, "
                       f"{apps:,} applications")
+        from twonets.demo.hall import seed_queue
+
+        console.print(f"service hall: {seed_queue(engine)} people waiting for a number (sign in as `hall`)")
         from twonets.demo.sensing import ensure_things  # `twonets simulate` brings them alive
         console.print(f"sensing: {len(ensure_things(engine, 2000, seed)):,} things registered")
     if created:

@@ -133,6 +133,26 @@ def my_applications(
     return {"items": [_view(session, actor, a) for a in items], "next": nxt}
 
 
+@router.get("/me/person-code")
+def person_code(actor: Actor = Depends(require_roles("citizen")), session: Session = Depends(get_session)) -> dict[str, Any]:
+    """A short-lived signed code naming me, for a hall window to scan (as a QR) instead of my ID card."""
+    code, ttl = identity.person_code(session, actor)
+    return {"code": code, "expires_in": ttl}
+
+
+@router.get("/me/person-code.svg")
+def person_code_qr(actor: Actor = Depends(require_roles("citizen")), session: Session = Depends(get_session)) -> Response:
+    """The same code as a QR (SVG), to show on the phone at the window."""
+    import io
+
+    import segno
+
+    code, _ = identity.person_code(session, actor)
+    out = io.BytesIO()
+    segno.make(code, error="m").save(out, kind="svg", scale=4, border=2)
+    return Response(out.getvalue(), media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+
 @router.get("/applications/{app_id}")
 def get_application(app_id: str, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)) -> dict[str, Any]:
     return _view(session, actor, applications.get(session, actor, app_id))

@@ -15,6 +15,7 @@ def all_routers() -> list[APIRouter]:
         discovery,
         docs,
         govservices,
+        hall,
         home,
         kpi,
         media,
@@ -25,5 +26,5 @@ def all_routers() -> list[APIRouter]:
         sensing,
     )
 
-    return [reference.router, orders.router, kpi.router, open311.router, auth.router, data.router, home.router, govservices.router, benefits.router, bundles.router, crossregion.router, sensing.router,
+    return [reference.router, orders.router, kpi.router, open311.router, auth.router, data.router, home.router, govservices.router, hall.router, benefits.router, bundles.router, crossregion.router, sensing.router,
             discovery.router, publication.router, media.router, docs.router]

@@ -202,6 +202,9 @@ def decide(state: OrderState, action: str, at: datetime, actor: str, reason: str
                            errors=[{"field": "level", "message": f"must be above {current}"}],
                            state=state.status, escalation_level=current)
         data["level"] = level
+    if data.get("photos") and action != "resolve":
+        raise InvalidInput("Photos go with resolving an order (of the work done).",
+                           errors=[{"field": "photos", "message": "only with resolve"}])
     if action == "merge" and (not data.get("master") or data["master"] == state.public_id):
         raise InvalidInput("Name the master order (not this one) to merge into.",
                            errors=[{"field": "master", "message": "required"}])
@@ -253,6 +256,8 @@ def apply(state: OrderState | None, e: Event) -> OrderState:
         s.returns_count += 1
     elif a in ("resolve", "follow"):
         _resolved(s, e.at)
+        if d.get("photos"):  # photos of the work done join the order's photos
+            s.photos = list(state.photos or []) + list(d["photos"])
     elif a == "callback":
         s.actually_resolved = bool(d["actually_resolved"])
         s.satisfaction = d["satisfaction"]

@@ -83,6 +83,16 @@ class TransitionRequest(BaseModel):
     outcome: str | None = Field(default=None, max_length=4000)
     actually_resolved: bool | None = None
     satisfaction: Literal["satisfied", "basically_satisfied", "dissatisfied"] | None = None
+    photos: list[str] | None = Field(default=None, max_length=5,
+                                     description="resolve only: references (URLs or media keys) of photos of the work done")
+
+    @field_validator("photos")
+    @classmethod
+    def _refs(cls, v: list[str] | None) -> list[str] | None:
+        for ref in v or []:
+            if not ref or len(ref) > 500:
+                raise ValueError("each photo is a reference of 1–500 characters")
+        return v
 
     def data(self) -> dict[str, Any]:
         return {k: v for k, v in self.model_dump(exclude={"reason"}).items() if v is not None}

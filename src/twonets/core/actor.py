@@ -11,6 +11,7 @@ ROLES = (
     "dispatcher",
     "department_handler",
     "reviewer",
+    "hall_clerk",  # a service-hall window (综合窗口): applies on a walk-in person's behalf
     "data_officer",
     "administrator",
     "system",  # timers, detectors, the demo: the machine itself

@@ -39,7 +39,8 @@ from twonets.data.purpose import check_purpose, purpose_matches
 from twonets.data.sources import Source, SourceRecord, register_source, source_of  # noqa: F401  (part of the access API)
 from twonets.data.tables import data_access, data_dataset, data_grant, data_record
 
-ACCESS_ROLES = frozenset({"grid_inspector", "dispatcher", "department_handler", "reviewer", "data_officer", "system"})
+ACCESS_ROLES = frozenset({"grid_inspector", "dispatcher", "department_handler", "reviewer", "data_officer", "hall_clerk",
+                          "system"})
 MAX_SUBJECTS = 200
 MAX_RECORDS = 1000
 

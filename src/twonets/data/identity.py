@@ -59,6 +59,7 @@ from twonets.data.tokens import (  # noqa: F401  (part of the identity API)
     decode_access_claims,
     decode_access_token,
     issue_access_token,
+    issue_person_code,
     jwks,
     logout,
     refresh,
@@ -257,3 +258,11 @@ def login(session: Session, username: str, password: str, *, ip: str | None = No
         session.execute(update(data_user).where(data_user.c.id == row.id).values(password_hash=hash_password(password)))
     audit.append(session, "auth", row.public_id, "login", row.public_id, {}, at=now)
     return _pair(session, row, uuid.uuid4().hex, now)
+
+
+def person_code(session: Session, actor: Actor, now: datetime | None = None) -> tuple[str, int]:
+    """The signed code (for a QR) naming the person this citizen's account is linked to."""
+    subject = subject_of(session, actor)
+    if not subject:
+        raise Forbidden("your account is not linked to a person in the registries")
+    return issue_person_code(subject, now)

@@ -226,3 +226,39 @@ def jwks() -> dict[str, Any]:
     key = system_key()
     x = base64.urlsafe_b64encode(key.public_raw()).rstrip(b"=").decode("ascii")
     return {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": x, "kid": key.key_id, "alg": "EdDSA", "use": "sig"}]}
+
+
+# --- the person's code (the QR a citizen shows at a hall window) ---------------------------
+
+PERSON_CODE_TTL_S = 300
+
+
+def issue_person_code(subject_id: str, now: datetime | None = None, ttl_s: int = PERSON_CODE_TTL_S) -> tuple[str, int]:
+    """A short-lived signed code naming a person (their registry subject id), that the citizen's
+    phone shows as a QR and a hall window scans instead of the ID card. It names no one else
+    and grants nothing: the window still reads the registry itself, audited."""
+    cfg = settings()
+    now = now or utcnow()
+    claims = {"iss": cfg.jwt_issuer, "aud": cfg.jwt_audience + ":person-code", "sub": subject_id, "typ": "person",
+              "iat": int(now.timestamp()), "exp": int(now.timestamp()) + ttl_s, "jti": uuid.uuid4().hex}
+    signing, _, alg = _signing()
+    headers = {"kid": system_key().key_id} if alg == "EdDSA" else None
+    return jwt.encode(claims, signing, algorithm=alg, headers=headers), ttl_s
+
+
+def decode_person_code(code: str, now: datetime | None = None) -> str | None:
+    """The subject a valid person code names at `now`; None for anything else (expired, altered,
+    another kind of token)."""
+    cfg = settings()
+    now = now or utcnow()
+    _, verifying, alg = _signing()
+    try:
+        claims = jwt.decode(code.strip(), verifying, algorithms=[alg], audience=cfg.jwt_audience + ":person-code",
+                            issuer=cfg.jwt_issuer, options={"require": ["exp", "iat", "sub", "iss", "aud"], "verify_exp": False,
+                                                            "verify_iat": False, "verify_nbf": False})
+    except jwt.PyJWTError:
+        return None
+    moment = now.timestamp()
+    if claims.get("typ") != "person" or not (claims["iat"] - 10 <= moment <= claims["exp"] + 10):
+        return None
+    return str(claims["sub"])

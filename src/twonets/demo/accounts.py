@@ -17,6 +17,8 @@ DEMO_USERS = [
     dict(username="chengguan", roles=["department_handler"], department="chengguan"),
     dict(username="reviewer", roles=["reviewer"], department="minzheng"),
     dict(username="officer", roles=["data_officer"], department="shuju"),
+    # The district service hall's window (综合窗口), run by the big data centre like the demo's windows.
+    dict(username="hall", roles=["hall_clerk"], department="shuju"),
     dict(username="inspector", roles=["grid_inspector"], department="jiedao", street="S01", grid="S01C001G01"),
     # 王建国, a 68-year-old local resident in the base registries (demo/govservices.py PERSONAS).
     dict(username="citizen", roles=["citizen"], subject_id="P900001"),

@@ -36,7 +36,7 @@ from twonets.govservices.models import Matter
 from twonets.govservices.tables import svc_application, svc_application_event
 
 APPLICANT_ROLES = frozenset({"citizen", "company_agent"})
-HALL_ROLES = frozenset({"department_handler"})
+HALL_ROLES = frozenset({"department_handler", "hall_clerk"})
 MAX_UPLOAD = 5 * 1024 * 1024
 PROJECTION = tuple(AppState.__dataclass_fields__)
 
@@ -248,7 +248,7 @@ def _applicant(session: Session, actor: Actor, matter: Matter, applicant_id: str
         if matter.channels == "online":
             raise Conflict(f"matter {matter.code} is handled online only")
         return applicant_id, "hall", actor.label
-    raise Forbidden("citizens and companies apply for themselves; hall staff (department_handler) on their behalf")
+    raise Forbidden("citizens and companies apply for themselves; hall staff (hall_clerk, department_handler) on their behalf")
 
 
 def start(

@@ -147,3 +147,23 @@ svc_rating = Table(
     Column("follow_up_by", String(80), nullable=True),
     Column("follow_up_at", UtcDateTime, nullable=True),
 )
+
+# The service hall's queue (取号叫号): a number taken at the hall, called to a window by a clerk,
+# finished with the application made for the person (if any). Numbers restart each local day.
+svc_hall_ticket = Table(
+    "svc_hall_ticket",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("hall", String(40), nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("issued_at", UtcDateTime, nullable=False),
+    Column("called_at", UtcDateTime, nullable=True),
+    Column("clerk", String(80), nullable=True),
+    Column("window", String(20), nullable=True),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Column("application", String(40), nullable=True),
+    UniqueConstraint("hall", "day", "number", name="uq_svc_hall_ticket_hall_day_number"),
+    Index("ix_svc_hall_ticket_hall_day_status", "hall", "day", "status"),
+)

@@ -11,7 +11,7 @@ from twonets.core.errors import DomainError, Unauthorized
 from twonets.web import render
 from twonets.web.labels import N_
 
-WEB_PREFIXES = ("/console", "/portal", "/signin", "/signout", "/lang")
+WEB_PREFIXES = ("/console", "/portal", "/workbench", "/hall", "/signin", "/signout", "/lang")
 NOT_PAGES = ("/console/data/", "/console/stream")
 
 TITLES = {  # status → (title msgid, explanation msgid)

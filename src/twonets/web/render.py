@@ -22,6 +22,10 @@ env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoesca
 NAV = [
     ("/console", N_("Operation center"), {"dispatcher", "administrator"}),
     ("/console/board", N_("Dispatch board"), {"dispatcher", "administrator", "department_handler", "grid_inspector"}),
+    ("/workbench", N_("Workbench"), {"department_handler"}),
+    ("/workbench/review", N_("Review queue"), {"reviewer"}),
+    ("/workbench/data", N_("Data sharing"), {"data_officer"}),
+    ("/hall", N_("Hall window"), {"hall_clerk"}),
 ]
 CONSOLE_ROLES = frozenset({"dispatcher", "administrator"})
 BOARD_ROLES = frozenset({"dispatcher", "administrator", "department_handler", "grid_inspector"})

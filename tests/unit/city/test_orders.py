@@ -260,3 +260,17 @@ def test_timer_never_dates_an_event_before_the_last_change(db):
     # …and flags it once its clock has passed the last change.
     assert orders.tick(db, at(2026, 11, 24, 18, 1)).overdue == 1
     assert orders.replay_matches(db, o.id)
+
+
+def test_resolving_with_photos_of_the_work_done_adds_them_to_the_order_and_replays(db):
+    handler = Actor(id="lv-1", roles=frozenset({"department_handler"}), department="lvhua")
+    o = orders.create_order(db, DESK, citizen_order(photos=["citizen/1.jpg"]), at(2026, 11, 24, 10))
+    orders.transition(db, handler, o.id, "accept", at=at(2026, 11, 24, 11))
+    with pytest.raises(InvalidInput):  # photos go with resolving, not with other actions
+        orders.transition(db, handler, o.id, "start", photos=["orders/x.png"], at=at(2026, 11, 24, 11, 30))
+    done = orders.transition(db, handler, o.id, "resolve", outcome="已清理", photos=["orders/2026/11/24/a.png"],
+                             at=at(2026, 11, 24, 12))
+    assert done.status == "resolved" and done.photos == ["citizen/1.jpg", "orders/2026/11/24/a.png"]
+    event = orders.get_order(db, DESK, o.id).timeline[-1]
+    assert event.action == "resolve" and event.data["photos"] == ["orders/2026/11/24/a.png"]
+    assert orders.replay_matches(db, o.id)
