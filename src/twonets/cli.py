@@ -376,6 +376,9 @@ def _mount() -> None:
 
     app.add_typer(licence_app, name="licence")
     app.add_typer(matters_app, name="matters")
+    from twonets.city.ai_cli import ai_app
+
+    app.add_typer(ai_app, name="ai")
 
 
 _mount()

@@ -65,6 +65,7 @@ class Settings:
     # A bearer token that may read /metrics (a Prometheus scraper); administrators may always.
     metrics_token: str = ""
     media_dir: str = "./var/media"  # stored photos, served at /media/{key}
+    model_dir: str = "./var/models"  # trained AI models (`twonets ai train`), skops files
     extra: dict = field(default_factory=dict)
 
 
@@ -91,6 +92,7 @@ def load_settings() -> Settings:
         trusted_proxies=_networks("TWONETS_TRUSTED_PROXIES"),
         metrics_token=env.get("TWONETS_METRICS_TOKEN", ""),
         media_dir=env.get("TWONETS_MEDIA_DIR") or "./var/media",
+        model_dir=env.get("TWONETS_MODEL_DIR") or "./var/models",
     )
 
 

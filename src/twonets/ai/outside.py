@@ -1,0 +1,100 @@
+"""Evaluation on outside labelled data: a CSV of real messages with the file's own labels, and
+a map (YAML) from each label to the departments or categories that count as right for it.
+
+    城乡建设: {departments: [zhujian, guihua, fangguan]}
+    劳动和社会保障: {departments: [renshe]}
+    交通运输: {categories: [bus_service, road_damage]}
+
+A label may name departments, categories or both (a prediction is right when its department is
+among the departments or its category among the categories). Rows whose label is not in the map
+are counted and left out; the report says how many rows were mapped.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import yaml
+
+from twonets.ai.evaluation import Report, evaluate
+from twonets.ai.routing import RoutingModel
+
+
+class OutsideDataError(Exception):
+    """The CSV or the map cannot be used; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class LabelMap:
+    departments: dict[str, set[str]]
+    categories: dict[str, set[str]]
+
+    def accepted_departments(self, label: str, category_departments: Mapping[str, str]) -> set[str] | None:
+        if label not in self.departments and label not in self.categories:
+            return None
+        depts = set(self.departments.get(label, set()))
+        depts |= {category_departments[c] for c in self.categories.get(label, set()) if c in category_departments}
+        return depts
+
+
+def read_map(path: str | Path, known_departments: set[str], known_categories: set[str]) -> LabelMap:
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise OutsideDataError(f"cannot read the label map {path}: {exc}") from None
+    if not isinstance(raw, dict) or not raw:
+        raise OutsideDataError(f"{path}: the label map must be a mapping of label → departments/categories")
+    deps: dict[str, set[str]] = {}
+    cats: dict[str, set[str]] = {}
+    for label, target in raw.items():
+        if isinstance(target, str | list):
+            target = {"departments": [target] if isinstance(target, str) else target}
+        if not isinstance(target, dict) or not set(target) <= {"departments", "categories"} or not target:
+            raise OutsideDataError(f"{path}: {label!r} must map to departments: [...] and/or categories: [...]")
+        d, c = set(target.get("departments") or []), set(target.get("categories") or [])
+        bad = sorted(d - known_departments) + sorted(c - known_categories)
+        if bad:
+            raise OutsideDataError(f"{path}: {label!r} names unknown departments or categories: {', '.join(bad)}")
+        if not d and not c:
+            raise OutsideDataError(f"{path}: {label!r} maps to nothing")
+        deps[str(label)], cats[str(label)] = d, c
+    return LabelMap(deps, cats)
+
+
+def read_rows(path: str | Path, text_col: str, label_col: str) -> list[tuple[str, str]]:
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # political-board posts run long
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            cols = reader.fieldnames or []
+            missing = [c for c in (text_col, label_col) if c not in cols]
+            if missing:
+                raise OutsideDataError(f"{path} has no column {', '.join(missing)}; its columns are: {', '.join(cols)}")
+            return [((r[text_col] or "").strip(), (r[label_col] or "").strip()) for r in reader if (r[text_col] or "").strip()]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise OutsideDataError(f"cannot read {path}: {exc}") from None
+
+
+def evaluate_csv(model: RoutingModel, path: str | Path, text_col: str, label_col: str, label_map: LabelMap) -> Report:
+    """Department-level figures on the rows whose label the map knows."""
+    rows = read_rows(path, text_col, label_col)
+    kept, accepted, truth, unmapped = [], [], [], Counter()
+    for text, label in rows:
+        depts = label_map.accepted_departments(label, model.departments)
+        if depts is None:
+            unmapped[label] += 1
+            continue
+        kept.append(text)
+        accepted.append(depts)
+        truth.append(label)
+    if not kept:
+        raise OutsideDataError(f"none of the {len(rows)} rows has a label in the map; labels found: "
+                               f"{', '.join(sorted(unmapped)[:20])}")
+    report = evaluate(model, kept, accepted, truth, level="department")
+    # Confusion in the file's vocabulary: the truth label → the department predicted.
+    return replace(report, mapped=len(kept), total=len(rows), unmapped_labels=sorted(unmapped))
