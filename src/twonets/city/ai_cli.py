@@ -23,7 +23,7 @@ from twonets.city import gazetteer, triage
 from twonets.city.reference import reference
 
 ai_app = typer.Typer(help="AI assistance: 12345 demand routing (智能派单).", no_args_is_help=True)
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 DB_OPTION = typer.Option(None, "--database-url", help="Defaults to TWONETS_DATABASE_URL.")
 
 
