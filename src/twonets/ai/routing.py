@@ -115,7 +115,7 @@ class RoutingModel:
             if contrib[j] <= 0:
                 break
             gram = str(self._features[row.indices[j]]).strip()
-            if not gram or len(gram) < 2 and not gram.isalpha():
+            if len(gram) < 2 or not all(ch.isalnum() for ch in gram):  # words, not punctuation or single characters
                 continue
             if any(gram in p for p in picked):
                 continue
