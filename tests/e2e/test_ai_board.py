@@ -19,7 +19,7 @@ def test_board_shows_the_suggestion_and_the_desk_corrects_it(page_of, server):
     assert order["category"] == "wage_arrears"
     p = page_of(1920, 1080)
     p.sign_in("desk")
-    p.go(f"/console/board?category=wage_arrears&source=citizen")
+    p.go("/console/board?category=wage_arrears&source=citizen")
     row = p.page.locator(f"#row-{order['id']} .ai-suggestion")
     text = row.inner_text()
     assert "人力资源和社会保障局" in text and "依据" in text and "%" in text
