@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from twonets.ai import places
 from twonets.city import spatial
 from twonets.city.tables import area
 from twonets.core import definitions
@@ -38,6 +39,7 @@ class Landmark(_Strict):
 class GazetteerFile(_Strict):
     roads: list[Road]
     landmarks: list[Landmark]
+    outside: list[str] = Field(default_factory=list)
 
 
 @lru_cache(maxsize=1)
@@ -55,5 +57,44 @@ def areas(session: Session) -> list:
                            .where(area.c.level.in_(("street", "community")))).all()
 
 
-def locate(session: Session, lon: float, lat: float) -> spatial.Place | None:
-    return spatial.locate(session, lon, lat)
+COMMUNITY_SUFFIX = "居民区"
+
+
+def _community_aliases(name: str) -> tuple[str, ...]:
+    base = name.removesuffix(COMMUNITY_SUFFIX)
+    return (f"{base}居委会", f"{base}居委", f"{base}社区") if base != name else ()
+
+
+def _street_aliases(name: str) -> tuple[str, ...]:
+    return (f"{name}办事处", f"{name}办") if name.endswith("街道") else ()
+
+
+def build(session: Session) -> places.Gazetteer:
+    """The gazetteer of the district in this database, for `twonets.ai.places`."""
+    index = spatial.grid_index(session)
+    rows = areas(session)
+    entries: list[places.Entry] = []
+    communities = []
+    for r in rows:
+        here = index.locate(r.center_lon, r.center_lat)
+        grid = here.grid_code if here and here.community_code == (r.code if r.level == "community" else here.community_code) else None
+        if r.level == "street":
+            entries.append(places.Entry(r.name_zh, "street", _street_aliases(r.name_zh), street_code=r.code))
+        else:
+            communities.append((r.name_zh, r.code, r.street_code, grid))
+            entries.append(places.Entry(r.name_zh, "community", _community_aliases(r.name_zh), street_code=r.street_code,
+                                        community_code=r.code, grid_code=grid))
+    defs = definitions_file()
+    for road in defs.roads:
+        along = tuple((code, street, grid) for name, code, street, grid in communities if name.startswith(road.name_zh))
+        if along:  # a road no community is named after cannot be placed: it is not in the gazetteer
+            entries.append(places.Entry(road.name_zh, "road", communities=along))
+    for mark in defs.landmarks:
+        here = index.locate(mark.lon, mark.lat)
+        if here is None:
+            entries.append(places.Entry(mark.name_zh, "outside", tuple(mark.aliases)))
+        else:
+            entries.append(places.Entry(mark.name_zh, "landmark", tuple(mark.aliases), street_code=here.street_code,
+                                        community_code=here.community_code, grid_code=here.grid_code))
+    entries += [places.Entry(name, "outside") for name in defs.outside]
+    return places.Gazetteer(entries)
