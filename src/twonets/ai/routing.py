@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import minimize_scalar
+from scipy.sparse import csr_matrix
 from scipy.special import softmax
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
@@ -90,6 +91,13 @@ class RoutingModel:
         coef = np.asarray(self.classifier.coef_)
         self._relative = coef - coef.mean(axis=0, keepdims=True)
         self._features = self.vectorizer.get_feature_names_out()
+        # One demand at a time without scikit-learn's per-call input checks (most of the time of
+        # a single prediction): the same TF-IDF (sublinear tf, idf, l2) and the same margins.
+        self._analyze = self.vectorizer.build_analyzer()
+        self._vocab = self.vectorizer.vocabulary_
+        self._idf = np.asarray(self.vectorizer.idf_, dtype=np.float64)
+        self._coef_t = np.ascontiguousarray(coef.T, dtype=np.float64)
+        self._intercept = np.asarray(self.classifier.intercept_, dtype=np.float64)
         self._dept_index: dict[str, list[int]] = {}
         for i, c in enumerate(self.classes):
             self._dept_index.setdefault(self.departments.get(c, "dispatch"), []).append(i)
@@ -124,9 +132,25 @@ class RoutingModel:
                 break
         return picked
 
+    def vector(self, text: str) -> csr_matrix:
+        """The TF-IDF row of one text (what `vectorizer.transform([text])` gives)."""
+        counts: dict[int, int] = {}
+        for gram in self._analyze(text):
+            j = self._vocab.get(gram)
+            if j is not None:
+                counts[j] = counts.get(j, 0) + 1
+        idx = np.fromiter(sorted(counts), dtype=np.int64, count=len(counts))
+        tf = np.array([counts[j] for j in idx], dtype=np.float64)
+        val = (1.0 + np.log(tf)) * self._idf[idx] if len(idx) else tf
+        norm = np.sqrt((val * val).sum())
+        if norm > 0:
+            val = val / norm
+        return csr_matrix((val, idx, np.array([0, len(idx)])), shape=(1, len(self._idf)))
+
     def suggest(self, text: str, top: int = 3) -> Suggestion:
-        x = self.vectorizer.transform([text])
-        probs = softmax(self.classifier.decision_function(x) / self.temperature, axis=1)
+        x = self.vector(text)
+        margins = x.data @ self._coef_t[x.indices] + self._intercept
+        probs = softmax(margins[None, :] / self.temperature, axis=1)
         p = probs[0]
         order = np.argsort(-p)[:top]
         names, dp = self.department_probabilities(probs)

@@ -93,3 +93,13 @@ def test_department_level_scoring_accepts_any_of_a_label_s_departments(trained):
     assert wide.accuracy == 1.0 and wide.department_accuracy == 1.0
     narrow = evaluate(m, texts, [{"caizheng"}, {"caizheng"}], ["x", "x"], level="department")
     assert narrow.accuracy < 1.0
+
+
+def test_the_fast_single_demand_path_equals_scikit_learn(trained):
+    m = trained.model
+    for text in ("楼下饭店油烟直排", "Hello, the bus comes only every forty minutes.", "", "尊敬的领导：您好！\n\n物业不作为。"):
+        fast = m.vector(text)
+        slow = m.vectorizer.transform([text])
+        assert np.allclose(fast.toarray(), slow.toarray(), atol=1e-6)
+        margins = fast.data @ m._coef_t[fast.indices] + m._intercept
+        assert np.allclose(margins, m.classifier.decision_function(slow)[0], atol=1e-5)
