@@ -69,6 +69,32 @@ def _street_aliases(name: str) -> tuple[str, ...]:
     return (f"{name}办事处", f"{name}办") if name.endswith("街道") else ()
 
 
+_cache: dict[str, tuple[int, places.Gazetteer]] = {}
+
+
+def cached(session: Session) -> places.Gazetteer:
+    """The gazetteer of this database, rebuilt when the grid index is (the map was replaced)."""
+    key = str(session.get_bind().url)
+    index = spatial.grid_index(session)
+    hit = _cache.get(key)
+    if hit and hit[0] == id(index):
+        return hit[1]
+    built = build(session)
+    _cache[key] = (id(index), built)
+    return built
+
+
+def place_of_text(session: Session, *texts: str | None) -> spatial.Place | None:
+    """The grid a demand's address (or, failing that, its description) names, if it names one."""
+    g = cached(session)
+    for text in texts:
+        if text:
+            r = g.resolve(text)
+            if r.status == "placed" and r.grid_code:
+                return spatial.grid_index(session).by_code.get(r.grid_code)
+    return None
+
+
 def build(session: Session) -> places.Gazetteer:
     """The gazetteer of the district in this database, for `twonets.ai.places`."""
     index = spatial.grid_index(session)

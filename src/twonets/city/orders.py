@@ -15,7 +15,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from twonets.city import lifecycle, routing, scope, spatial, triage
+from twonets.city import gazetteer, lifecycle, routing, scope, spatial, triage
 from twonets.city import order_repository as repo
 from twonets.city.lifecycle import Event, OrderState
 from twonets.city.models import Order, OrderCreate, OrderEvent, OrderPage, Reporter, ReporterView, TickResult
@@ -110,6 +110,8 @@ def create_order(session: Session, actor: Actor, data: OrderCreate, at: datetime
     elif data.lon is not None:
         place = spatial.locate(session, data.lon, data.lat)
         _refuse_outside(session, data, place)
+    elif data.source == "citizen":  # no point: the address (or the demand) may name a place of the gazetteer
+        place = gazetteer.place_of_text(session, data.address, data.description)
     reporter_id = None
     if data.reporter and (data.reporter.name or data.reporter.phone):
         reporter_id = repo.add_reporter(session, data.reporter.name, data.reporter.phone)

@@ -95,3 +95,13 @@ def test_a_dispatcher_correction_is_stored_and_becomes_training_data(db, with_mo
         triage.correct(db, DESK, o.id, "nosuch")
     with pytest.raises(NotFound):
         triage.correct(db, DESK, "WO-20000101-000001", "wage_arrears")
+
+
+def test_a_demand_without_a_point_is_placed_by_the_place_it_names(db, without_model):
+    # the tiny district's communities are 居委1 (in S01) and 居委2 (in S02)
+    o = orders.create_order(db, DESK, OrderCreate(source="citizen", channel="phone", category="exposed_garbage",
+                                                  description="垃圾堆在路边", address="居委2门口"), AT)
+    assert (o.street_code, o.community_code) == ("S02", "S02C001") and o.grid_code.startswith("S02C001")
+    nowhere = orders.create_order(db, DESK, OrderCreate(source="citizen", channel="phone", category="exposed_garbage",
+                                                        description="垃圾堆在路边", address="某路1号"), AT)
+    assert nowhere.grid_code is None
