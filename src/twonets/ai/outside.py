@@ -13,6 +13,7 @@ are counted and left out; the report says how many rows were mapped.
 from __future__ import annotations
 
 import csv
+import io
 import sys
 from collections import Counter
 from collections.abc import Mapping
@@ -66,18 +67,32 @@ def read_map(path: str | Path, known_departments: set[str], known_categories: se
     return LabelMap(deps, cats)
 
 
+ENCODINGS = ("utf-8-sig", "gb18030")  # files from Chinese sources are often GBK / GB18030
+
+
 def read_rows(path: str | Path, text_col: str, label_col: str) -> list[tuple[str, str]]:
+    """(text, label) of every row with a text; UTF-8 or GB18030, comma, tab or semicolon separated."""
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # political-board posts run long
     try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh)
-            cols = reader.fieldnames or []
-            missing = [c for c in (text_col, label_col) if c not in cols]
-            if missing:
-                raise OutsideDataError(f"{path} has no column {', '.join(missing)}; its columns are: {', '.join(cols)}")
-            return [((r[text_col] or "").strip(), (r[label_col] or "").strip()) for r in reader if (r[text_col] or "").strip()]
-    except (OSError, UnicodeDecodeError) as exc:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
         raise OutsideDataError(f"cannot read {path}: {exc}") from None
+    for encoding in ENCODINGS:
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise OutsideDataError(f"{path} is neither UTF-8 nor GB18030 text; save it as UTF-8 CSV")
+    head = text[:4096].split("\n", 1)[0]
+    delimiter = max((",", "\t", ";"), key=head.count)
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+    cols = reader.fieldnames or []
+    missing = [c for c in (text_col, label_col) if c not in cols]
+    if missing:
+        raise OutsideDataError(f"{path} has no column {', '.join(missing)}; its columns are: {', '.join(cols)}")
+    return [((r[text_col] or "").strip(), (r[label_col] or "").strip()) for r in reader if (r[text_col] or "").strip()]
 
 
 def evaluate_csv(model: RoutingModel, path: str | Path, text_col: str, label_col: str, label_map: LabelMap) -> Report:

@@ -52,3 +52,17 @@ def test_a_bad_map_says_what_to_fix(tmp_path, text, message):
 def test_a_missing_column_names_the_columns_there_are(trained, label_map):
     with pytest.raises(outside.OutsideDataError, match="no column 正文.*留言详情"):
         outside.evaluate_csv(trained.model, DATA / "board_messages.csv", "正文", "一级标签", label_map)
+
+
+def test_a_gb18030_tab_separated_file_reads_the_same(trained, label_map, tmp_path):
+    text = (DATA / "board_messages.csv").read_text(encoding="utf-8")
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(text)))
+    out = io.StringIO()
+    csv.writer(out, delimiter="\t").writerows(rows)
+    path = tmp_path / "board.tsv"
+    path.write_bytes(out.getvalue().encode("gb18030"))
+    r = outside.evaluate_csv(trained.model, path, "留言详情", "一级标签", label_map)
+    assert (r.mapped, r.total) == (12, 13)
