@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-PHRASES = (Path(__file__).with_name("data") / "demands.yaml", Path(__file__).with_name("data") / "demands_more.yaml")
+PHRASES = tuple(Path(__file__).with_name("data") / name for name in ("demands.yaml", "demands_more.yaml", "demands_extra.yaml"))
 SPLITS = ("train", "dev", "test")
 TERMS = Path(__file__).with_name("data") / "terms.tsv"
 # Which split each position takes, cycling: three of five pieces train, one dev, one test.
