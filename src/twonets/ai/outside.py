@@ -95,8 +95,14 @@ def read_rows(path: str | Path, text_col: str, label_col: str) -> list[tuple[str
     return [((r[text_col] or "").strip(), (r[label_col] or "").strip()) for r in reader if (r[text_col] or "").strip()]
 
 
-def evaluate_csv(model: RoutingModel, path: str | Path, text_col: str, label_col: str, label_map: LabelMap) -> Report:
-    """Department-level figures on the rows whose label the map knows."""
+def file_digest(path: str | Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def mapped_rows(model: RoutingModel, path: str | Path, text_col: str, label_col: str, label_map: LabelMap):
+    """(texts, accepted department sets, labels, total rows, unmapped label counts)."""
     rows = read_rows(path, text_col, label_col)
     kept, accepted, truth, unmapped = [], [], [], Counter()
     for text, label in rows:
@@ -110,6 +116,41 @@ def evaluate_csv(model: RoutingModel, path: str | Path, text_col: str, label_col
     if not kept:
         raise OutsideDataError(f"none of the {len(rows)} rows has a label in the map; labels found: "
                                f"{', '.join(sorted(unmapped)[:20])}")
+    return kept, accepted, truth, len(rows), unmapped
+
+
+def calibrate_csv(model: RoutingModel, path: str | Path, text_col: str, label_col: str, label_map: LabelMap, *,
+                  max_error: float) -> dict:
+    """Choose the auto-route threshold on the district's own labelled demands (rather than on the
+    generator's dev split): the lowest at which the wrong department stays within `max_error`.
+    Sets it on the model and returns the evidence; figures later measured on the same file are
+    no longer honest, and `evaluate_csv` says so."""
+    import numpy as np
+
+    from twonets.ai.routing import MARGIN, choose_threshold
+
+    texts, accepted, _, total, _ = mapped_rows(model, path, text_col, label_col, label_map)
+    names, dp = model.department_probabilities(model.probabilities(texts))
+    conf = dp.max(axis=1)
+    right = np.array([names[i] in a for i, a in zip(dp.argmax(axis=1), accepted)])
+    threshold = choose_threshold(conf, right, max(0.0, max_error - MARGIN))
+    auto = conf >= threshold
+    evidence = {"file": Path(path).name, "sha256": file_digest(path), "rows": len(texts), "total": total,
+                "threshold": round(float(threshold), 4), "auto_share": round(float(auto.mean()), 4),
+                "auto_error": round(float((~right[auto]).mean()), 4) if auto.any() else None, "max_error": max_error}
+    model.threshold = float(threshold)
+    model.info["threshold_from"] = evidence
+    return evidence
+
+
+def evaluate_csv(model: RoutingModel, path: str | Path, text_col: str, label_col: str, label_map: LabelMap) -> Report:
+    """Department-level figures on the rows whose label the map knows."""
+    kept, accepted, truth, total, unmapped = mapped_rows(model, path, text_col, label_col, label_map)
     report = evaluate(model, kept, accepted, truth, level="department")
-    # Confusion in the file's vocabulary: the truth label → the department predicted.
-    return replace(report, mapped=len(kept), total=len(rows), unmapped_labels=sorted(unmapped))
+    return replace(report, mapped=len(kept), total=total, unmapped_labels=sorted(unmapped))
+
+
+def calibrated_on(model: RoutingModel, path: str | Path) -> bool:
+    """Whether the model's threshold was chosen on this very file (its auto-route figures would flatter it)."""
+    source = model.info.get("threshold_from") or {}
+    return source.get("sha256") == file_digest(path)

@@ -110,4 +110,31 @@ def evaluate(model: Optional[Path] = typer.Option(None, help="The model file (de
         report = outside.evaluate_csv(m, csv, text_col, label_col, lm)
     except outside.OutsideDataError as exc:
         _fail(str(exc))
-    _print(report, as_json)
+    if outside.calibrated_on(m, csv):
+        console.print("[yellow]the auto-route threshold was chosen on this file: its auto-route figures are not "
+                      "an honest estimate; evaluate on other labelled demands[/]")
+    _print(report, as_json, {"threshold_chosen_on_this_file": outside.calibrated_on(m, csv)})
+
+
+@ai_app.command("calibrate")
+def calibrate(csv: Path = typer.Option(..., "--csv", help="The district's own labelled demands (CSV, UTF-8 or GB18030)."),
+              text_col: str = typer.Option(...), label_col: str = typer.Option(...),
+              label_map: Path = typer.Option(..., help="YAML: label → departments / categories."),
+              model: Optional[Path] = typer.Option(None, help="The model file (default: the model directory's)."),
+              max_error: float = typer.Option(routing.DEFAULT_MAX_ERROR, min=0.0, max=0.5),
+              as_json: bool = typer.Option(False, "--json")) -> None:
+    """Choose the auto-route threshold on real labelled demands instead of generated ones, and save it."""
+    path = model or triage.model_path()
+    ref = reference()
+    try:
+        m = routing.load(path, triage.taxonomy())
+        lm = outside.read_map(label_map, set(ref.departments), set(ref.categories))
+        evidence = outside.calibrate_csv(m, csv, text_col, label_col, lm, max_error=max_error)
+    except (ModelFileError, outside.OutsideDataError) as exc:
+        _fail(str(exc))
+    routing.save(m, path)
+    if as_json:
+        typer.echo(json.dumps(evidence, ensure_ascii=False))
+    else:
+        typer.echo(f"threshold {evidence['threshold']:.3f} from {evidence['rows']} labelled rows of {evidence['file']}: "
+                   f"auto-routed {evidence['auto_share']:.3f}, wrong among them {evidence['auto_error']}")

@@ -43,3 +43,19 @@ def test_evaluate_says_what_is_wrong(tmp_path):
     bad.write_bytes(b"junk")
     r = runner.invoke(app, ["ai", "evaluate", "--model", str(bad)])
     assert r.exit_code == 2 and "not a skops model file" in r.output
+
+
+def test_calibrate_chooses_the_threshold_on_real_labelled_demands_and_evaluate_says_so(tmp_path):
+    runner = CliRunner()
+    model = tmp_path / "routing.skops"
+    assert runner.invoke(app, ["ai", "train", "--per-category", "12", "--out", str(model), "--no-corrections"]).exit_code == 0
+    args = ["--csv", str(DATA / "board_messages.csv"), "--text-col", "留言详情", "--label-col", "一级标签",
+            "--label-map", str(DATA / "board_map.yaml"), "--model", str(model)]
+    r = runner.invoke(app, ["ai", "calibrate", *args, "--json"])
+    assert r.exit_code == 0, r.output
+    evidence = json.loads(r.stdout)
+    assert evidence["rows"] == 12 and evidence["total"] == 13 and 0 <= evidence["threshold"] <= 1
+    r = runner.invoke(app, ["ai", "evaluate", *args, "--json"])
+    out = json.loads(r.stdout)
+    assert round(out["threshold"], 4) == evidence["threshold"] and out["threshold_chosen_on_this_file"] is True
+    assert "not an honest estimate" in " ".join(r.output.split())
