@@ -403,6 +403,9 @@ def _mount() -> None:
     from twonets.govservices.benefits_cli import benefits_app
 
     app.add_typer(benefits_app, name="benefits")
+    from twonets.city.ai_cli import ai_app
+
+    app.add_typer(ai_app, name="ai")
 
 
 _mount()

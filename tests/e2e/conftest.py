@@ -68,12 +68,16 @@ def server(tmp_path_factory):
     src = str(Path(__file__).resolve().parents[2] / "src")
     env = {**os.environ, "TWONETS_DATABASE_URL": f"sqlite:///{work / 'e2e.db'}", "TWONETS_KEY_DIR": str(work / "keys"),
            "TWONETS_MEDIA_DIR": str(work / "media"),
+           "TWONETS_MODEL_DIR": str(work / "models"),
            "TWONETS_LOG_JSON": "0", "TWONETS_LOG_LEVEL": "WARNING",
            "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
     cli = [sys.executable, "-m", "twonets.cli"]
     subprocess.run(cli + ["db", "upgrade"], env=env, cwd=work, check=True, capture_output=True)
     # The order part of `twonets demo` only (its services and sensing seeds take most of its time).
     subprocess.run([sys.executable, "-c", SEED], env=env, cwd=work, check=True, capture_output=True)
+    # A small routing model, so that citizen demands without a category are classified (issue 14).
+    subprocess.run(cli + ["ai", "train", "--per-category", "15", "--no-corrections"], env=env, cwd=work, check=True,
+                   capture_output=True)
     port = _free_port()
     log = open(work / "serve.log", "wb")
     proc = subprocess.Popen(cli + ["serve", "--port", str(port), "--no-tick"], env=env, cwd=work,

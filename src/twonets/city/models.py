@@ -40,7 +40,8 @@ class OrderCreate(BaseModel):
 
     source: Source
     channel: Channel
-    category: str = Field(min_length=1, max_length=60)
+    category: str | None = Field(default=None, min_length=1, max_length=60,
+                                 description="a minor category code; a citizen demand without one is classified from its description")
     severity: Severity = "normal"
     description: str = Field(min_length=1, max_length=4000)
     lon: float | None = Field(default=None, ge=-180, le=180)
@@ -58,6 +59,8 @@ class OrderCreate(BaseModel):
             raise ValueError("give both lon and lat, or neither")
         if self.lon is None and not self.address and not self.grid_code:
             raise ValueError("a location is needed: lon/lat, an address or a grid_code")
+        if self.category is None and self.source != "citizen":
+            raise ValueError("a category is needed for auto and proactive orders (only citizen demands are classified)")
         if self.channel not in SOURCE_CHANNELS[self.source]:
             allowed = ", ".join(sorted(SOURCE_CHANNELS[self.source]))
             raise ValueError(f"channel {self.channel!r} is not used by source {self.source!r}; use one of {allowed}")

@@ -15,7 +15,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from twonets.city import lifecycle, routing, scope, spatial
+from twonets.city import gazetteer, lifecycle, routing, scope, spatial, triage
 from twonets.city import order_repository as repo
 from twonets.city.lifecycle import Event, OrderState
 from twonets.city.models import Order, OrderCreate, OrderEvent, OrderPage, Reporter, ReporterView, TickResult
@@ -97,6 +97,10 @@ def create_order(session: Session, actor: Actor, data: OrderCreate, at: datetime
     if actor.roles == {"citizen"} and (data.source != "citizen" or data.department):
         raise Forbidden("Citizens report citizen requests; routing is the dispatch desk's.")
     ref = reference()
+    triaged = None
+    if data.category is None:  # a citizen demand: the AI router reads the description
+        triaged = triage.classify(data.description)
+        data = data.model_copy(update={"category": triaged.category})
     ref.category(data.category)
     if data.department:
         ref.department(data.department)
@@ -106,6 +110,8 @@ def create_order(session: Session, actor: Actor, data: OrderCreate, at: datetime
     elif data.lon is not None:
         place = spatial.locate(session, data.lon, data.lat)
         _refuse_outside(session, data, place)
+    elif data.source == "citizen":  # no point: the address (or the demand) may name a place of the gazetteer
+        place = gazetteer.place_of_text(session, data.address, data.description)
     reporter_id = None
     if data.reporter and (data.reporter.name or data.reporter.phone):
         reporter_id = repo.add_reporter(session, data.reporter.name, data.reporter.phone)
@@ -124,15 +130,22 @@ def create_order(session: Session, actor: Actor, data: OrderCreate, at: datetime
     )
     state = lifecycle.apply(None, created)
     events = [created]
-    master = find_duplicate(session, data.category, data.lon, data.lat, at) if link_duplicates else None
+    sure = triaged is None or triaged.auto_route  # an unsure classification links no duplicate
+    master = find_duplicate(session, data.category, data.lon, data.lat, at) if link_duplicates and sure else None
     if master:
         events.append(lifecycle.decide(state, "merge", at, "system", "duplicate of an open order", master=master))
     else:
         dept = data.department or routing.route(session, data.category, state.street_code, state.grid_code)
         why = "dispatcher override" if data.department else "routing rule"
+        if triaged is not None and not data.department:
+            why = triaged.why
+            if not triaged.auto_route:
+                dept = routing.DISPATCH_DESK
         events.append(lifecycle.decide(state, "dispatch", at, "system", why, department=dept))
     state = lifecycle.apply(state, events[-1])
     repo.add(session, state, events)
+    if triaged is not None:
+        triage.record(session, state.public_id, triaged, at)
     return _to_order(state, data.reporter if reporter_id else None, masked=True, actor=actor)
 
 

@@ -69,6 +69,7 @@ class Settings:
     # (their URLs and Ed25519 public keys); `twonets serve --region NAME --peers FILE` sets both.
     region: str = ""
     peers_file: str = ""
+    model_dir: str = "./var/models"  # trained AI models (`twonets ai train`), skops files
     extra: dict = field(default_factory=dict)
 
 
@@ -97,6 +98,7 @@ def load_settings() -> Settings:
         media_dir=env.get("TWONETS_MEDIA_DIR") or "./var/media",
         region=env.get("TWONETS_REGION", ""),
         peers_file=env.get("TWONETS_PEERS_FILE", ""),
+        model_dir=env.get("TWONETS_MODEL_DIR") or "./var/models",
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 
-from twonets.city import orders, reporters, scope, spatial
+from twonets.city import orders, reporters, scope, spatial, triage
 from twonets.city.lifecycle import NEEDS_REASON, SOURCES, STATES
 from twonets.city.models import Order
 from twonets.city.reference import reference
@@ -70,14 +70,27 @@ def board(request: Request, session: Session = Depends(get_session)):
     chosen = {k: v for k, v in chosen.items() if v in valid[k]}  # an unknown value is no filter
     listing = orders.list_orders(session, actor, limit=BOARD_LIMIT, **chosen)
     rows = [(o, may_do(actor, o)) for o in listing.items]
-    return render.page(request, "console/board.html", rows=rows, chosen=chosen, **ctx)
+    ai = triage.suggestions_for(session, [o.id for o in listing.items])
+    return render.page(request, "console/board.html", rows=rows, chosen=chosen, ai=ai, **ctx)
 
 
 @router.get("/console/orders/{order_id}")
 def order_page(order_id: str, request: Request, session: Session = Depends(get_session)):
     actor = staff(request, render.BOARD_ROLES)
     o = orders.get_order(session, actor, order_id)  # NotFound outside the actor's scope → 404 page
-    return render.page(request, "console/order.html", o=o, actions=may_do(actor, o), **page_context(session))
+    ai = triage.suggestions_for(session, [o.id])
+    return render.page(request, "console/order.html", o=o, actions=may_do(actor, o), ai=ai,
+                       may_correct=actor.has(*scope.ALL_SCOPE), **page_context(session))
+
+
+@router.post("/console/orders/{order_id}/route-correction")
+async def correct_routing(order_id: str, request: Request, session: Session = Depends(get_session)):
+    """The dispatcher's category for the demand: stored as training data for the router."""
+    actor = staff(request, render.BOARD_ROLES)
+    data = await form(request)
+    orders.get_order(session, actor, order_id)  # NotFound outside the actor's scope
+    triage.correct(session, actor, order_id, (data.get("category") or "").strip())
+    return render.redirect(request, f"/console/orders/{order_id}?corrected=1")
 
 
 @router.post("/console/orders/{order_id}/contact")
@@ -107,5 +120,5 @@ async def act(order_id: str, action: str, request: Request, session: Session = D
         session.commit()  # the row shows the committed state
         fresh = orders.get_order(session, actor, order_id)
         return render.page(request, "partials/board_row.html", o=fresh, actions=may_do(actor, fresh),
-                           done=action, **page_context(session))
+                           done=action, ai=triage.suggestions_for(session, [fresh.id]), **page_context(session))
     return render.redirect(request, f"/console/orders/{o.id}")
