@@ -2,7 +2,7 @@
 corrections that become training data.
 
 Revision ID: 0009_ai_routing
-Revises: 0008_order_reporter_account
+Revises: 0009_benefits_policies
 """
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 from twonets.core.tables import UtcDateTime
 
 revision = "0009_ai_routing"
-down_revision = "0008_order_reporter_account"
+down_revision = "0009_benefits_policies"
 branch_labels = None
 depends_on = None
 

@@ -3,7 +3,7 @@ one-thing bundles (一件事一次办): a case per submission with its steps, an
 cross-region handling (跨省通办): the forwarded applications and the peers' nonces.
 
 Revision ID: 0009_benefits_policies
-Revises: 0008_order_reporter_account
+Revises: 0009_workbench_hall_ticket
 """
 
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from alembic import op
 from twonets.core.tables import UtcDateTime
 
 revision = "0009_benefits_policies"
-down_revision = "0008_order_reporter_account"
+down_revision = "0009_workbench_hall_ticket"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """The service hall's queue numbers (取号叫号) for the hall window.
 
 Revision ID: 0009_workbench_hall_ticket
-Revises: 0008_order_reporter_account
+Revises: 0009_perf_kpi_day
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 from twonets.core.tables import UtcDateTime
 
 revision = "0009_workbench_hall_ticket"
-down_revision = "0008_order_reporter_account"
+down_revision = "0009_perf_kpi_day"
 branch_labels = None
 depends_on = None
 
