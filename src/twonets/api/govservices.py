@@ -140,7 +140,7 @@ def person_code(actor: Actor = Depends(require_roles("citizen")), session: Sessi
     return {"code": code, "expires_in": ttl}
 
 
-@router.get("/me/person-code.svg")
+@router.get("/me/person-code.svg", response_class=Response, responses=content("image/svg+xml", description="QR code (SVG)"))
 def person_code_qr(actor: Actor = Depends(require_roles("citizen")), session: Session = Depends(get_session)) -> Response:
     """The same code as a QR (SVG), to show on the phone at the window."""
     import io

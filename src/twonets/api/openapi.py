@@ -88,6 +88,11 @@ ROUTE_ERRORS: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/api/v1/access/read"): (404,),
     ("POST", "/api/v1/applications"): (404,),
     ("POST", "/api/v1/sharing/requests"): (404,),
+    ("POST", "/api/v1/bundle-cases"): (404,),  # an unknown bundle
+    ("GET", "/api/v1/peer/region"): (409,),
+    ("POST", "/api/v1/peer/applications"): (401,),
+    ("POST", "/api/v1/crossregion/applications"): (404,),  # an unknown region or matter
+    ("POST", "/api/v1/crossregion/licences/verify"): (404,),  # an unknown issuing region  # a request not signed by a trusted peer  # a server started without --region
 }
 # Writes that change no shared state, so never conflict.
 NO_CONFLICT = {("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/refresh"), ("POST", "/api/v1/auth/logout")}
