@@ -34,7 +34,7 @@ from twonets.core import events
 from twonets.data import access, catalogue
 from twonets.govservices import catalogue as services_catalogue
 from twonets.govservices import events as govservices_events
-from twonets.govservices import matters, registries, rules
+from twonets.govservices import life_events, matters, registries, rules
 
 # dataset code -> the function that serves its records to `data.access.read_records`
 SOURCES: dict[str, access.Source] = {
@@ -76,6 +76,7 @@ def load_definitions() -> dict[str, int]:
         "detectors": len(detectors.detectors),
         "matters": len(matters.written_out()),
         "decision_tables": len(rules.tables()),
+        "life_events": len(life_events.events()),
     }
 
 

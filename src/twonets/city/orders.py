@@ -237,7 +237,7 @@ def _to_order(s: OrderState | Row, rep: Reporter | None, masked: bool = True,
 
 def _allowed(actor: Actor | None, m) -> list[str]:
     actions = lifecycle.allowed_for(m["status"], m["source"])
-    return list(actions) if actor is None else scope.permitted(actor, m["department"], m["grid_code"], actions)
+    return list(actions) if actor is None else scope.permitted(actor, m["department"], m["grid_code"], actions, m["reporter_account"])
 
 
 def _reporters(session: Session, ids_: Iterable[int | None]) -> dict[int, Reporter]:

@@ -4,8 +4,9 @@
 - A department handler sees their department's orders and takes the handler's actions on them.
 - A grid inspector sees their grid's orders and checks (or resolves) them.
 - Whoever filed an order (its `reporter_account`: a citizen, an inspector reporting outside his
-  grid) sees it and finds it in their listing, read-only; other reporters' contacts stay masked
-  as in every listing.
+  grid) sees it and finds it in their listing; other reporters' contacts stay masked as in every
+  listing. The one action open to them is answering the callback (was it actually resolved, are
+  they satisfied) once the order is resolved: the answer is theirs to give.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from twonets.core.errors import Forbidden, NotFound
 ALL_SCOPE = ("system", "dispatcher", "administrator")
 HANDLER_ACTIONS = frozenset({"accept", "start", "resolve", "return", "suspend", "resume"})
 INSPECTOR_ACTIONS = frozenset({"check", "resolve"})
+REPORTER_ACTIONS = frozenset({"callback"})
 
 
 def sees(actor: Actor, s: OrderState) -> bool:
@@ -31,8 +33,11 @@ def sees(actor: Actor, s: OrderState) -> bool:
     return False
 
 
-def _permits(actor: Actor, department: str | None, grid_code: str | None, action: str) -> bool:
+def _permits(actor: Actor, department: str | None, grid_code: str | None, action: str,
+             reporter_account: str | None = None) -> bool:
     if actor.has(*ALL_SCOPE):
+        return True
+    if reporter_account is not None and reporter_account == actor.id and action in REPORTER_ACTIONS:
         return True
     if actor.has("department_handler") and actor.department and department == actor.department \
             and action in HANDLER_ACTIONS:
@@ -45,13 +50,14 @@ def _permits(actor: Actor, department: str | None, grid_code: str | None, action
 def may(actor: Actor, s: OrderState, action: str) -> None:
     if not sees(actor, s):
         raise NotFound(f"No work order {s.public_id}.")
-    if not _permits(actor, s.department, s.grid_code, action):
+    if not _permits(actor, s.department, s.grid_code, action, s.reporter_account):
         raise Forbidden(f"Your role may not {action} this order.")
 
 
-def permitted(actor: Actor, department: str | None, grid_code: str | None, actions) -> list[str]:
+def permitted(actor: Actor, department: str | None, grid_code: str | None, actions,
+              reporter_account: str | None = None) -> list[str]:
     """Of the actions the order's state allows, those this actor may take (the rule of `may`)."""
-    return [a for a in actions if _permits(actor, department, grid_code, a)]
+    return [a for a in actions if _permits(actor, department, grid_code, a, reporter_account)]
 
 
 def visible(actor: Actor) -> dict[str, str] | None:
