@@ -23,11 +23,15 @@ SEED = """
 from twonets.cli import load_definitions
 from twonets.core.db import default_engine, unit_of_work
 from twonets.demo.accounts import seed_demo_users
+from twonets.demo.govservices import seed_services
 from twonets.demo.orders import run_demo
 with unit_of_work() as session:
     load_definitions(session)
     seed_demo_users(session)
 run_demo(default_engine(), days=1, seed=7, orders_per_day=300)
+# The services for the portal: the catalogue (written-out matters and the imported list), the
+# grants and a small registry population (the fixed personas first), no simulated applications.
+seed_services(default_engine(), seed=7, persons=300, companies=30)
 """
 
 
@@ -60,7 +64,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
-    """Base URL of a running server with the demo district (one day, 300 orders)."""
+    """Base URL of a running server with the demo district (one day, 300 orders; the services with 300 people)."""
     work = tmp_path_factory.mktemp("e2e")
     src = str(Path(__file__).resolve().parents[2] / "src")
     env = {**os.environ, "TWONETS_DATABASE_URL": f"sqlite:///{work / 'e2e.db'}", "TWONETS_KEY_DIR": str(work / "keys"),

@@ -22,9 +22,10 @@ STATIC = Path(__file__).parent / "static"
 
 def install(app: FastAPI) -> None:
     from twonets.web import errors
-    from twonets.web.pages import auth, board, console
+    from twonets.web.pages import auth, board, console, portal, portal_apply, portal_me, portal_report
 
     errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
-    for router in (auth.router, console.router, board.router):
+    for router in (auth.router, console.router, board.router, portal.router, portal_apply.router, portal_report.router,
+                   portal_me.router):
         app.include_router(router)

@@ -12,7 +12,7 @@ from twonets.web import render
 from twonets.web.labels import N_
 
 WEB_PREFIXES = ("/console", "/portal", "/signin", "/signout", "/lang")
-NOT_PAGES = ("/console/data/", "/console/stream")
+NOT_PAGES = ("/console/data/", "/console/stream", "/portal/data/")
 
 TITLES = {  # status → (title msgid, explanation msgid)
     403: (N_("You may not open this page"), N_("Your role does not include this. Ask an administrator if you need it.")),

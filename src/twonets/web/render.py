@@ -22,6 +22,7 @@ env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoesca
 NAV = [
     ("/console", N_("Operation center"), {"dispatcher", "administrator"}),
     ("/console/board", N_("Dispatch board"), {"dispatcher", "administrator", "department_handler", "grid_inspector"}),
+    ("/portal", N_("Citizen services"), {"citizen"}),
 ]
 CONSOLE_ROLES = frozenset({"dispatcher", "administrator"})
 BOARD_ROLES = frozenset({"dispatcher", "administrator", "department_handler", "grid_inspector"})
