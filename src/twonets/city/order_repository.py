@@ -257,7 +257,7 @@ LISTED = ("source", "channel", "category", "severity", "status", "department", "
           "grid_code", "lon", "lat", "address", "description", "master_id", "external_ref", "escalation_level",
           "flag", "returns_count", "reopen_count", "created_at", "updated_at", "due_at", "warn_at", "resolved_at",
           "closed_at", "on_time", "actually_resolved", "satisfaction", "condition_cleared_at",
-          "id", "public_id", "photos", "reporter_id", "resolution_working_s", "resolution_s")
+          "id", "public_id", "photos", "reporter_id", "reporter_account", "resolution_working_s", "resolution_s")
 # What a listing reads: only the columns an Order shows (half the row; the rest is bookkeeping).
 _LISTED = [work_order.c[name] for name in LISTED]
 FILTERABLE = ("source", "channel", "category", "severity", "status", "department", "street_code",

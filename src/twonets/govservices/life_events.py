@@ -20,7 +20,6 @@ class LifeEvent(BaseModel):
     code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name_zh: str = Field(min_length=1)
     name_en: str = Field(min_length=1)
-    icon: str = ""
     matters: tuple[str, ...] = Field(min_length=1)
 
 

@@ -260,3 +260,25 @@ def test_timer_never_dates_an_event_before_the_last_change(db):
     # …and flags it once its clock has passed the last change.
     assert orders.tick(db, at(2026, 11, 24, 18, 1)).overdue == 1
     assert orders.replay_matches(db, o.id)
+
+
+def test_the_reporter_answers_the_callback_of_their_own_order_and_nothing_else(db):
+    """Whoever filed a citizen order answers its callback once it is resolved (the portal's
+    "was it solved?"); no other citizen may, and the reporter takes no handler's action."""
+    resident = Actor(id="u-resident", roles=frozenset({"citizen"}))
+    other = Actor(id="u-other", roles=frozenset({"citizen"}))
+    handler = Actor(id="u-lvhua", roles=frozenset({"department_handler"}), department="lvhua")
+    o = orders.create_order(db, resident, citizen_order(reporter=None), at(2026, 11, 24, 10))
+    assert orders.list_orders(db, resident).items[0].allowed_actions == []  # nothing to answer yet
+    with pytest.raises(Forbidden):
+        orders.transition(db, resident, o.id, "accept", at=at(2026, 11, 24, 11))
+    orders.transition(db, handler, o.id, "accept", at=at(2026, 11, 24, 11))
+    orders.transition(db, handler, o.id, "resolve", "cleared", at=at(2026, 11, 24, 12))
+    assert orders.list_orders(db, resident).items[0].allowed_actions == ["callback"]
+    assert "callback" not in orders.get_order(db, handler, o.id).allowed_actions
+    with pytest.raises(NotFound):
+        orders.transition(db, other, o.id, "callback", at=at(2026, 11, 24, 13), actually_resolved=True, satisfaction="satisfied")
+    done = orders.transition(db, resident, o.id, "callback", at=at(2026, 11, 24, 13), actually_resolved=True,
+                             satisfaction="satisfied")
+    assert (done.status, done.actually_resolved, done.satisfaction) == ("checked", True, "satisfied")
+    assert orders.replay_matches(db, o.id)

@@ -17,6 +17,7 @@ from twonets.data import catalogue
 from twonets.govservices import applications, benefits, licences, matters, ratings
 from twonets.govservices.credentials import verify_url
 from twonets.web import render
+from twonets.web.labels import N_
 from twonets.web.pages.common import form, get_session
 from twonets.web.pages.portal import can_apply, citizen, dept_names, matter_names, page, subject_of
 
@@ -40,7 +41,7 @@ def consent_page(code: str, request: Request, session: Session = Depends(get_ses
     citizen(request)
     m = matters.get(session, code)
     if not can_apply(m):
-        raise Conflict(f"matter {code} is not applied for online")
+        raise Conflict(N_("This matter is not applied for online."))
     return page(request, "portal/consent.html", "services", m=m, datasets=dataset_names(session, m.datasets), depts=dept_names())
 
 
@@ -49,7 +50,7 @@ async def start(code: str, request: Request, session: Session = Depends(get_sess
     actor = citizen(request)
     data = await form(request)
     if data.get("consent") != "yes":
-        raise InvalidInput("tick the box to agree that the government's data about you is used for this application")
+        raise InvalidInput(N_("Tick the box to agree that the government's data about you is used for this application."))
     app = applications.start(session, actor, code, consent=True)
     return render.redirect(request, f"/portal/applications/{app.id}")
 
@@ -125,7 +126,7 @@ async def upload(app_id: str, material: str, request: Request, session: Session 
     await form(request)  # the CSRF check
     sent = (await request.form()).get("file")
     if sent is None or isinstance(sent, str):
-        raise InvalidInput("choose a file (a photo or scan of the document)")
+        raise InvalidInput(N_("Choose a file: a photo or scan of the document."))
     content = await sent.read(applications.MAX_UPLOAD + 1)
     applications.upload(session, actor, app_id, material, filename=sent.filename or material,
                         content_base64=base64.b64encode(content).decode("ascii"))
@@ -138,9 +139,18 @@ async def rate(app_id: str, request: Request, session: Session = Depends(get_ses
     data = await form(request)
     level = data.get("level", "")
     if not level.isdigit():
-        raise InvalidInput("choose how the service was, from 1 (very poor) to 5 (very good)")
+        raise InvalidInput(N_("Choose how the service was, from very poor to very good."))
     ratings.rate(session, actor, app_id, level=int(level), comment=data.get("comment"))
     return render.redirect(request, f"/portal/applications/{app_id}?done=rated")
+
+
+def licence_names(session, held) -> dict[str, tuple[str, str]]:
+    """Licence id → the licence's name (敬老卡), from its matter's licence definition."""
+    out = {}
+    for lic in held:
+        spec = matters.get(session, lic.matter).licence
+        out[lic.id] = (spec.name_zh, spec.name_en) if spec else (lic.licence_type, lic.licence_type)
+    return out
 
 
 def qr_svg(licence_id: str) -> Markup:
@@ -156,7 +166,7 @@ def wallet(request: Request, session: Session = Depends(get_session)):
     subject = subject_of(session, actor)
     held = licences.of_holder(session, subject) if subject else []
     cards = [{"lic": lic, "url": verify_url(lic.id), "qr": qr_svg(lic.id)} for lic in reversed(held)]
-    return page(request, "portal/wallet.html", "me", cards=cards, names=matter_names(session, [c["lic"].matter for c in cards]),
+    return page(request, "portal/wallet.html", "me", cards=cards, names=licence_names(session, held),
                        depts=dept_names(), focus=request.query_params.get("licence"))
 
 

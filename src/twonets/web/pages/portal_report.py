@@ -16,22 +16,23 @@ from twonets.core import media
 from twonets.core.errors import InvalidInput
 from twonets.web import render
 from twonets.web import session as web_session
+from twonets.web.labels import N_
 from twonets.web.pages.common import get_session
 from twonets.web.pages.portal import citizen, dept_names, page
 
 router = APIRouter(include_in_schema=False)
-# A picture for each major category (the picker shows these with the words).
-ICONS = {"city_appearance": "🗑️", "street_order": "🚲", "facilities": "💡", "emergency": "🚨", "livelihood": "🏘️"}
 STEPS = ("created", "dispatched", "accepted", "resolved", "checked")  # what the citizen sees of the order's life
 MAX_PHOTO = media.MAX_BYTES
+PHOTO_ERROR = N_("The photo must be a JPEG, PNG, GIF or WebP image of at most 5 MB.")
+PHONE_ERROR = N_("Check the phone number.")
+OUTSIDE = N_("That place is outside the district: put the pin inside it, or type the address.")
 
 
 def categories() -> list[dict]:
     """Major categories with their minors, in the definitions' order."""
     out: dict[str, dict] = {}
     for c in reference().categories.values():
-        major = out.setdefault(c.major_code, {"code": c.major_code, "name_zh": c.major_name_zh, "name_en": c.major_name_en,
-                                              "icon": ICONS.get(c.major_code, "📍"), "minors": []})
+        major = out.setdefault(c.major_code, {"code": c.major_code, "name_zh": c.major_name_zh, "name_en": c.major_name_en, "minors": []})
         major["minors"].append(c)
     return list(out.values())
 
@@ -81,14 +82,14 @@ async def report(request: Request, session: Session = Depends(get_session)):
     errors: dict[str, str] = {}
     category = data.get("category") or ""
     if category not in reference().categories:
-        errors["category"] = "Choose what kind of problem it is."
+        errors["category"] = N_("Choose what kind of problem it is.")
     description = (data.get("description") or "").strip()
     if len(description) < 5:
-        errors["description"] = "Say in a few words what is wrong (at least 5 characters)."
+        errors["description"] = N_("Say in a few words what is wrong (at least 5 characters).")
     lon, lat = _float(data.get("lon")), _float(data.get("lat"))
     address = (data.get("address") or "").strip() or None
     if lon is None and not address:
-        errors["location"] = "Put a pin on the map, use your location, or type the address."
+        errors["location"] = N_("Put a pin on the map, use your location, or type the address.")
     photo = sent.get("photo")
     content = b""
     if photo is not None and not isinstance(photo, str) and photo.filename:
@@ -99,8 +100,8 @@ async def report(request: Request, session: Session = Depends(get_session)):
     if content:
         try:
             photos.append(media.save(content, "portal"))
-        except InvalidInput as exc:
-            return _form(request, {"photo": exc.detail}, data, status=422)
+        except InvalidInput:
+            return _form(request, {"photo": PHOTO_ERROR}, data, status=422)
     phone = (data.get("phone") or "").strip() or None
     try:
         body = OrderCreate(source="citizen", channel="web", category=category, description=description, lon=lon,
@@ -111,11 +112,11 @@ async def report(request: Request, session: Session = Depends(get_session)):
         for key in photos:
             media.discard(key)
         field = str(exc.errors()[0]["loc"][-1]) if exc.errors()[0]["loc"] else "location"
-        return _form(request, {"phone" if field == "phone" else "location": exc.errors()[0]["msg"]}, data, status=422)
-    except InvalidInput as exc:
+        return _form(request, {"phone": PHONE_ERROR} if field == "phone" else {"location": OUTSIDE}, data, status=422)
+    except InvalidInput:
         for key in photos:
             media.discard(key)
-        return _form(request, {"location": exc.detail}, data, status=422)
+        return _form(request, {"location": OUTSIDE}, data, status=422)
     return render.redirect(request, f"/portal/reports/{order.id}?done=reported")
 
 
@@ -145,7 +146,7 @@ async def callback(order_id: str, request: Request, session: Session = Depends(g
     resolved = data.get("actually_resolved")
     satisfaction = data.get("satisfaction")
     if resolved not in ("yes", "no") or satisfaction not in SATISFACTION:
-        raise InvalidInput("answer both questions: was it solved, and are you satisfied")
+        raise InvalidInput(N_("Answer both questions: was it solved, and are you satisfied?"))
     orders.transition(session, actor, order_id, "callback", (data.get("comment") or "").strip() or None,
                       actually_resolved=resolved == "yes", satisfaction=satisfaction)
     return render.redirect(request, f"/portal/reports/{order_id}?done=answered")
