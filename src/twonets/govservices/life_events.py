@@ -20,6 +20,7 @@ class LifeEvent(BaseModel):
     code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name_zh: str = Field(min_length=1)
     name_en: str = Field(min_length=1)
+    icon: str = Field(default="", pattern=r"^[a-z_]*$")
     matters: tuple[str, ...] = Field(min_length=1)
 
 

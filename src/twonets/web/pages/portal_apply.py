@@ -18,6 +18,7 @@ from twonets.govservices import applications, benefits, licences, matters, ratin
 from twonets.govservices.credentials import verify_url
 from twonets.web import render
 from twonets.web.labels import N_
+from twonets.web.pages import portal_fields
 from twonets.web.pages.common import form, get_session
 from twonets.web.pages.portal import can_apply, citizen, dept_names, matter_names, page, subject_of
 
@@ -70,7 +71,7 @@ def _fields(m, app) -> list[dict]:
     out = []
     for name, spec in props.items():
         src = filled.get(name)
-        out.append({"name": name, "title": spec.get("title") or name, "type": spec.get("type", "string"),
+        out.append({"name": name, "title": portal_fields.label(spec.get("title") or name), "type": spec.get("type", "string"),
                     "enum": spec.get("enum"), "required": name in required, "value": app.form.get(name, ""),
                     "pattern": spec.get("pattern"), "source": src["source"] if src else None,
                     "from_gov": bool(src) and app.form.get(name) == src.get("value")})
