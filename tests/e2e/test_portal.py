@@ -150,7 +150,8 @@ def test_a_citizen_reports_a_problem_follows_it_and_answers_the_callback(page_of
     photo = png()
     p.page.set_input_files("#photo", files=[{"name": "bin.png", "mimeType": "image/png", "buffer": photo}])
     p.page.wait_for_selector("#photo-preview:not([hidden])")
-    p.shot("portal-report-zh")
+    p.page.locator("#description").scroll_into_view_if_needed()
+    p.shot("portal-report-filled-zh")
     _clean(p)
     p.page.click("#send-report")
     m = re.search(r"/portal/reports/(WO-[\w-]+)\?done=reported$", p.page.url)
@@ -223,6 +224,10 @@ def test_every_portal_page_in_both_languages_without_serious_accessibility_viola
     }
     shots = {"home", "services", "guide", "application", "wallet", "report", "report-detail", "me", "benefits"}
     p = page_of(*PHONE)
+    p.go("/portal")  # not signed in: the sign-in page, at phone width too
+    assert "/signin" in p.page.url
+    _clean(p)
+    p.shot("portal-signin-zh")
     p.sign_in("citizen")
     for name, path in pages.items():
         response = p.go(path)

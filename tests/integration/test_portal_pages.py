@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from tests.unit.data.support import data_env  # noqa: F401
 from tests.unit.govservices.support import pid, seeded
 from twonets.api.app import create_app
-from twonets.core.actor import SYSTEM
+from twonets.core.actor import SYSTEM, Actor
 from twonets.core.db import session_factory
 from twonets.core.errors import Conflict, Forbidden
 from twonets.data import identity
@@ -79,6 +79,21 @@ def test_a_benefit_is_confirmed_with_one_tap_by_who_qualifies(engine):
         assert refused["granted"] is None and refused["reason_zh"] == "未满80周岁"
         with pytest.raises(Forbidden):
             benefits.offers(s, SYSTEM)
+
+
+def test_benefits_through_the_api_are_the_same_service_functions(portal, engine):
+    with session_factory(engine)() as s:
+        zheng = identity.user_by_username(s, "zheng").actor()
+    auth = {"Authorization": "Bearer " + identity.issue_access_token(zheng)[0]}
+    items = portal.get("/api/v1/benefits", headers=auth).json()["items"]
+    assert [b["granted"] for b in items if b["code"] == "MINZHENG-006"] == [None]
+    r = portal.post("/api/v1/matters/MINZHENG-006/confirm", headers=auth)
+    assert r.status_code == 200 and r.json()["granted"].startswith("AP-")
+    assert portal.post("/api/v1/matters/MINZHENG-006/confirm", headers=auth).status_code == 409
+    _sign_in(portal, "zheng")
+    assert "您已享受该政策" in portal.get("/portal/benefits").text
+    desk = identity.issue_access_token(Actor(id="d", roles=frozenset({"dispatcher"})))[0]
+    assert portal.get("/api/v1/benefits", headers={"Authorization": "Bearer " + desk}).status_code in (401, 403)
 
 
 def test_the_portal_is_for_signed_in_citizens(portal):

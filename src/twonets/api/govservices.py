@@ -74,6 +74,21 @@ def grant_benefit(code: str, body: GrantIn, request: Request, actor: Actor = Dep
     return idempotent(session, request, f"matters.grant:{code}", lambda: (200, benefits.grant(session, actor, code, body.subject_ids)))
 
 
+@router.get("/benefits")
+def my_benefits(actor: Actor = Depends(require_roles("citizen")), session: Session = Depends(get_session)) -> dict[str, Any]:
+    """Benefits granted without application (免申即享), each with the application that granted it
+    to the caller, or `granted: null` (the caller may confirm it)."""
+    return {"items": benefits.offers(session, actor), "next": None}
+
+
+@router.post("/matters/{code}/confirm")
+def confirm_benefit(code: str, request: Request, actor: Actor = Depends(require_roles("citizen")),
+                    session: Session = Depends(get_session)):
+    """One tap (一键确认): the department's eligibility check runs for the caller now and grants the
+    benefit if they qualify; otherwise the reason they do not."""
+    return idempotent(session, request, f"matters.confirm:{code}:{actor.id}", lambda: (200, benefits.confirm(session, actor, code)))
+
+
 # --- applications -------------------------------------------------------------------------
 
 

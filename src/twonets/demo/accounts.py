@@ -21,6 +21,8 @@ DEMO_USERS = [
     # 王建国, a 68-year-old local resident in the base registries (demo/govservices.py PERSONAS).
     dict(username="citizen", roles=["citizen"], subject_id="P900001"),
     dict(username="parent", roles=["citizen"], subject_id="P900003"),
+    # 郑秀英, 88: qualifies for the nutrition allowance granted without application (MINZHENG-006).
+    dict(username="elder", roles=["citizen"], subject_id="P900008"),
 ]
 # A data officer for every department that owns a catalogue dataset (shuju's is `officer`), so
 # that each sharing request has someone to decide it: `officer.<department>`.
