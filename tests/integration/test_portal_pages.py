@@ -121,6 +121,10 @@ def test_consent_comes_before_any_prefill_and_prefilled_fields_say_where_from(po
     page = portal.get(r.headers["location"])
     assert 'data-source="population.phone"' in page.text and "来自政府数据" in page.text
     assert "application AP-" in portal.get("/portal/me/data").text  # the reads it allowed, with their purpose
+    app_path = r.headers["location"]
+    r = portal.post(app_path + "/submit", data={"csrf_token": token, "phone": "12345"})
+    assert r.status_code == 422 and "格式不对" in r.text and 'value="12345"' in r.text  # what was typed stays
+    assert 'data-state="draft"' in portal.get(app_path).text
     # A matter handled only at a hall window is not started online.
     assert portal.get("/portal/matters/GONGAN-003/apply").status_code == 409
 

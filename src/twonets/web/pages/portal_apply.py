@@ -23,7 +23,8 @@ from twonets.web.pages.common import form, get_session
 from twonets.web.pages.portal import can_apply, citizen, dept_names, matter_names, page, subject_of
 
 router = APIRouter(include_in_schema=False)
-STEPS = ("draft", "in_review", "decided", "licence_issued")
+MISSING = N_("This is needed.")
+INVALID = N_("This does not look right: please check it.")
 
 
 @cache
@@ -78,15 +79,24 @@ def _fields(m, app) -> list[dict]:
     return out
 
 
-@router.get("/portal/applications/{app_id}")
-def application(app_id: str, request: Request, session: Session = Depends(get_session)):
+def _application_page(request: Request, session: Session, app_id: str, *, errors: dict | None = None,
+                      sent: dict | None = None, status: int = 200):
     actor = citizen(request)
     app = applications.get(session, actor, app_id)
     m = matters.get(session, app.matter)
-    allowed = applications.actions_for(session, actor, app)
-    return page(request, "portal/application.html", "me", app=app, m=m, allowed=allowed, fields=_fields(m, app),
-                       datasets=dataset_names(session, m.datasets), depts=dept_names(), levels=ratings.LEVELS,
-                       done=request.query_params.get("done"))
+    fields = _fields(m, app)
+    for f in fields:  # what the citizen typed stays in the form when it comes back with errors
+        if sent and f["name"] in sent:
+            f["value"] = sent[f["name"]]
+    return page(request, "portal/application.html", "me", status=status, app=app, m=m,
+                allowed=applications.actions_for(session, actor, app), fields=fields, errors=errors or {},
+                datasets=dataset_names(session, m.datasets), depts=dept_names(), levels=ratings.LEVELS,
+                done=request.query_params.get("done"))
+
+
+@router.get("/portal/applications/{app_id}")
+def application(app_id: str, request: Request, session: Session = Depends(get_session)):
+    return _application_page(request, session, app_id)
 
 
 def _values(m, data: dict[str, str]) -> dict:
@@ -117,7 +127,16 @@ async def submit(app_id: str, request: Request, session: Session = Depends(get_s
     app = applications.get(session, actor, app_id)
     m = matters.get(session, app.matter)
     action = applications.supplement if app.state.state == "supplement_requested" else applications.submit
-    app = action(session, actor, app_id, form=_values(m, data))
+    try:
+        app = action(session, actor, app_id, form=_values(m, data))
+    except InvalidInput as exc:  # the form again, each field with what to fix, what was typed kept
+        session.rollback()
+        errors = {}
+        for e in exc.errors:
+            field = str(e.get("field", ""))
+            key = field.split(".", 1)[1] if "." in field else field
+            errors[key] = MISSING if e.get("message") == "required" or field.startswith("materials.") else INVALID
+        return _application_page(request, session, app_id, errors=errors, sent=data, status=422)
     return render.redirect(request, f"/portal/applications/{app.id}?done=submitted")
 
 
