@@ -237,6 +237,7 @@ def test_every_portal_page_in_both_languages_without_serious_accessibility_viola
         if name == "report":
             p.page.wait_for_selector("#report-map[data-ready='1']")
         _clean(p)
+        assert p.page.evaluate("document.documentElement.scrollWidth <= innerWidth"), f"{path} is wider than the phone"
         if name in shots:
             p.shot(f"portal-{name}-zh")
         p.page.click("header form.lang button[value='en']")
