@@ -59,7 +59,7 @@
     navigator.geolocation.getCurrentPosition(function (pos) {
       var at = L.latLng(pos.coords.latitude, pos.coords.longitude);
       place(at);
-      if (el.dataset.pinned) map.setView(at, 15);
+      if (el.dataset.pinned) map.setView(at, 15, { animate: false });
     }, function () { say("denied"); }, { enableHighAccuracy: true, timeout: 10000 });
   });
 
