@@ -20,6 +20,7 @@ PAGE = """<!doctype html>
 <link rel="stylesheet" href="/assets/home.css"></head>
 <body><h1>twonets <small>一网统管 · 一网通办 / Run the city · Serve the people</small></h1>
 <ul>
+<li><a href="/portal">市民服务（手机）/ Citizen services (phone)</a> · <a href="/console">城市运行中心 / Operation center</a></li>
 <li><a href="/docs">接口文档 / API documentation (Swagger UI)</a> · <a href="/redoc">ReDoc</a></li>
 <li><a href="/open311/v2/services.json">Open311 GeoReport v2 服务目录 / services</a>
     · <a href="/open311/discovery.json">discovery</a></li>
