@@ -117,6 +117,14 @@ def test_a_citizen_applies_for_an_instant_matter_and_the_licence_qr_verifies(pag
     p.go("/portal/me/data")
     assert app_id in p.page.inner_text("#accesses")
     _clean(p)
+    # A finished service is rated (好差评) from its page, once.
+    p.go(f"/portal/applications/{app_id}")
+    p.page.click("#rate-form label:has(input[value='5'])")
+    p.page.click("#rate-form button[type=submit]")
+    p.page.wait_for_selector(".ok-note")
+    assert p.page.locator("#rate-form").count() == 0
+    assert httpx.get(server + f"/api/v1/applications/{app_id}", headers=token).json()["rating"] == 5
+    _clean(p)
 
 
 def test_a_citizen_reports_a_problem_follows_it_and_answers_the_callback(page_of, server):

@@ -143,3 +143,18 @@ def test_the_report_form_comes_back_with_what_to_fix(portal):
     assert r.status_code == 403  # no CSRF token
     r = portal.post("/portal/reports/WO-20260101-000001/callback", data={"csrf_token": token, "actually_resolved": "yes"})
     assert r.status_code == 422
+
+
+def test_a_material_only_the_applicant_has_is_uploaded_from_the_phone(portal):
+    _sign_in(portal, "wang")
+    token = _csrf(portal, "/portal/matters/SHUIWUJU-001/apply")
+    r = portal.post("/portal/matters/SHUIWUJU-001/apply", data={"csrf_token": token, "consent": "yes"})
+    app_path = r.headers["location"]
+    assert 'action="' + app_path + '/materials/contract"' in portal.get(app_path).text
+    r = portal.post(app_path + "/materials/contract", data={"csrf_token": token},
+                    files={"file": ("contract.pdf", b"%PDF-1.4 a scanned contract", "application/pdf")})
+    assert r.status_code == 303
+    page = portal.get(app_path)
+    assert "已上传" in page.text and 'action="' + app_path + '/materials/contract"' not in page.text
+    r = portal.post(app_path + "/materials/contract", data={"csrf_token": token})
+    assert r.status_code == 422  # no file chosen: a page that says so
