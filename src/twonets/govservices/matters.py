@@ -256,6 +256,12 @@ def count(session: Session) -> int:
     return session.execute(select(func.count()).select_from(svc_matter)).scalar_one()
 
 
+def count_by_department(session: Session) -> dict[str, int]:
+    """How many matters of the catalogue each department is responsible for."""
+    t = svc_matter
+    return dict(session.execute(select(t.c.department, func.count()).group_by(t.c.department)).all())
+
+
 def power_list(session: Session, department: str) -> list[str]:
     """The matters a department is responsible for (its power list)."""
     return list(session.execute(select(svc_matter.c.code).where(svc_matter.c.department == department).order_by(svc_matter.c.code)).scalars())

@@ -112,10 +112,8 @@ def services(request: Request, dept: str | None = Query(None, max_length=40), cu
         items, nxt = matters.search(session, department=dept, limit=PAGE, cursor=cursor)
         items.sort(key=lambda m: (not m["full"], m["code"]))
         return page(request, "portal/department.html", "services", dept=dept, depts=names, items=items, next=nxt)
-    counts = {}
-    for code in names:
-        counts[code] = len(matters.power_list(session, code))
-    listed = sorted((c for c in names if counts[c]), key=lambda c: -counts[c])
+    counts = {code: n for code, n in matters.count_by_department(session).items() if code in names}
+    listed = sorted(counts, key=lambda c: (-counts[c], c))
     return page(request, "portal/services.html", "services", events=life_events.events(), depts=names, listed=listed,
                        counts=counts)
 
