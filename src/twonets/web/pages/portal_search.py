@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from twonets.govservices.tables import svc_matter
@@ -54,16 +54,30 @@ def pieces(q: str) -> tuple[list[str], list[str]]:
     return sorted(grams, key=len, reverse=True), words
 
 
+_rows: dict[str, tuple[tuple, list]] = {}
+
+
+def _catalogue(session: Session) -> list:
+    """The searchable columns of every matter, read again only when the catalogue changed
+    (its newest change and its size: an import or a sync moves one or the other)."""
+    t = svc_matter
+    stamp = tuple(session.execute(select(func.max(t.c.updated_at), func.count())).one())
+    key = str(session.get_bind().url)
+    hit = _rows.get(key)
+    if hit is None or hit[0] != stamp:
+        rows = list(session.execute(select(t.c.code, t.c.name_zh, t.c.name_en, t.c.department, t.c.full, t.c.processing,
+                                           t.c.no_application, t.c.search_text)))
+        hit = _rows[key] = (stamp, rows)
+    return hit[1]
+
+
 def find(session: Session, q: str, *, limit: int = 20) -> list[Hit]:
     """Matters for what a person typed, best first (empty when nothing matches)."""
     grams, words = pieces(q)
     if not grams and not words:
         return []
-    t = svc_matter
-    rows = session.execute(select(t.c.code, t.c.name_zh, t.c.name_en, t.c.department, t.c.full, t.c.processing,
-                                  t.c.no_application, t.c.search_text))
     hits = []
-    for r in rows:
+    for r in _catalogue(session):
         text = r.search_text or ""
         score = 0.0
         for g in grams:
