@@ -70,7 +70,9 @@ def _setup(tmp: Path):
 
 def run() -> list[str]:
     import logging
+    import warnings
 
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from fastapi.testclient import TestClient
 
     from twonets.api.app import create_app
