@@ -60,10 +60,12 @@ def report_form(request: Request):
 
 
 @router.get("/portal/data/areas.json")
-def areas(request: Request, session: Session = Depends(get_session)) -> dict:
-    """The district's streets for the report map (the same data as the public GET /api/v1/areas)."""
+def areas(request: Request, level: str = Query("street", pattern="^(street|community)$"),
+          session: Session = Depends(get_session)) -> dict:
+    """The district's streets (and communities, for finer lines) for the report map: the same
+    data as the public GET /api/v1/areas."""
     citizen(request)
-    return spatial.feature_collection(session, "street")
+    return spatial.feature_collection(session, level)
 
 
 def _float(raw: str | None) -> float | None:

@@ -44,12 +44,18 @@
   }
 
   fetch(el.dataset.areas, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (fc) {
-    streets = L.geoJSON(fc, { style: function () { return { color: "#5c6f8a", weight: 1.5, fillColor: "#dfe6ef", fillOpacity: 0.6 }; } }).addTo(map);
+    streets = L.geoJSON(fc, { style: function () { return { color: "#4b5d78", weight: 2, fillColor: "#dfe6ef", fillOpacity: 0.6 }; } }).addTo(map);
     bounds = streets.getBounds();
     map.fitBounds(bounds, { padding: [8, 8] });
     streets.on("click", function (e) { place(e.latlng); });
     if (lon.value && lat.value) place(L.latLng(Number(lat.value), Number(lon.value)));
     el.dataset.ready = "1";
+    // The communities as thin lines, so that a close-up still shows where one is.
+    return fetch(el.dataset.areas + "?level=community", { credentials: "same-origin" }).then(function (r) { return r.json(); });
+  }).then(function (fc) {
+    if (!fc) return;
+    L.geoJSON(fc, { interactive: false, style: function () { return { color: "#8a9ab0", weight: 0.8, fill: false }; } }).addTo(map);
+    if (pin) pin.bringToFront();
   });
   map.on("click", function (e) { place(e.latlng); });
 
