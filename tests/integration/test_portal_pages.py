@@ -158,3 +158,15 @@ def test_a_material_only_the_applicant_has_is_uploaded_from_the_phone(portal):
     assert "已上传" in page.text and 'action="' + app_path + '/materials/contract"' not in page.text
     r = portal.post(app_path + "/materials/contract", data={"csrf_token": token})
     assert r.status_code == 422  # no file chosen: a page that says so
+
+
+def test_a_poor_rating_without_a_word_is_refused_in_the_citizens_language(portal):
+    _sign_in(portal, "wang")
+    token = _csrf(portal, "/portal/matters/MINZHENG-001/apply")
+    app_path = portal.post("/portal/matters/MINZHENG-001/apply", data={"csrf_token": token, "consent": "yes"}).headers["location"]
+    assert portal.post(app_path + "/submit", data={"csrf_token": token}).status_code == 303
+    assert 'id="rate-form"' in portal.get(app_path).text
+    r = portal.post(app_path + "/rate", data={"csrf_token": token, "level": "1"})
+    assert r.status_code == 422 and "差评会转交部门整改" in r.text
+    r = portal.post(app_path + "/rate", data={"csrf_token": token, "level": "1", "comment": "等了很久才有人理"})
+    assert r.status_code == 303 and 'id="rate-form"' not in portal.get(app_path).text
