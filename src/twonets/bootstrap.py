@@ -58,6 +58,8 @@ HANDLERS: dict[type, list[Callable[[Any], None]]] = {
     city_events.OrderChanged: [metrics.count_order],
     city_events.AlarmRaised: [metrics.count_alarm],
     govservices_events.ApplicationChanged: [metrics.count_application],
+    govservices_events.LicenceChanged: [metrics.count_licence],
+    city_events.ReadingsIngested: [metrics.count_readings],
 }
 
 _lock = threading.Lock()

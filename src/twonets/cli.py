@@ -365,7 +365,11 @@ def _mount() -> None:
     app.command("restore")(restore_command)
     app.add_typer(users_app, name="users")
     app.add_typer(catalogue_app, name="catalogue")
+    from twonets import metrics
+    from twonets.city.sensing import cli as sensing_cli
     from twonets.city.sensing.cli import ingest, sensing_app
+
+    sensing_cli.serve_metrics = metrics.serve  # the worker's own /metrics endpoint
     from twonets.demo.cli import simulate
 
     sensing_app.command("simulate")(simulate)

@@ -48,6 +48,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     registry = CollectorRegistry()
     requests = Counter("twonets_http_requests", "HTTP requests", ["method", "route", "status"], registry=registry)
     latency = Histogram("twonets_http_request_seconds", "HTTP latency", ["method", "route"], registry=registry)
+    registry.register(domain_metrics.DatabaseCollector(engine))  # the gauges read at scrape time
     app.state.metrics = registry
 
     app.add_middleware(Observed, on_done=_count(requests, latency))

@@ -38,3 +38,15 @@ class AlarmRaised(DomainEvent):
     detail: str
     name_zh: str
     name_en: str
+
+
+@dataclass(frozen=True)
+class ReadingsIngested(DomainEvent):
+    """One committed batch of sensor readings: how many were stored and quarantined, and how late
+    the newest stored reading arrived (seconds from its measurement to its storage)."""
+
+    topic: ClassVar[str] = "readings.ingested"
+    source: str  # mqtt | http | file …
+    stored: int
+    quarantined: int
+    lag_s: float | None = None  # None when the batch stored nothing

@@ -4,7 +4,7 @@ projection, like `kpi.py`: SQL aggregates, never rows, never writes."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -58,3 +58,14 @@ def open_by_source_status(session: Session, actor: Actor) -> dict[str, dict[str,
     for source, status, n in session.execute(q):
         out.setdefault(source, {st: 0 for st in sorted(OPEN)})[status] = n
     return out
+
+
+def overdue_by_source(session: Session, now: datetime) -> dict[str, int]:
+    """Open orders past their deadline now, by source: the timer's own condition (status open,
+    `due_at` passed), read from the (status, due_at) index, so whether or not the timer has run
+    yet. For `/metrics` (every order, no actor scope)."""
+    q = (select(wo.c.source, func.count()).where(wo.c.status.in_(sorted(OPEN)), wo.c.due_at <= now)
+         .group_by(wo.c.source))
+    counts = {s: 0 for s in SOURCES}
+    counts.update({source: n for source, n in session.execute(q)})
+    return counts

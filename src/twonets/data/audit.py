@@ -248,6 +248,11 @@ def checkpoint(session: Session) -> dict[str, Any] | None:
     return _sign(session, int(seq), digest, utcnow())
 
 
+def entry_count(session: Session | Connection) -> int:
+    """How many entries the chain holds: the head's sequence number (one row, for `/metrics`)."""
+    return int(session.execute(select(audit_head.c.seq).where(audit_head.c.id == 1)).scalar() or 0)
+
+
 def head(session: Session) -> dict[str, Any] | None:
     """The current head (seq and hash) to publish, e.g. in a daily report; `verify --head`
     later proves that the chain still holds it."""

@@ -17,3 +17,14 @@ class ApplicationChanged(DomainEvent):
     action: str
     state: str
     matter: str | None = None
+
+
+@dataclass(frozen=True)
+class LicenceChanged(DomainEvent):
+    """An e-licence was issued or revoked (`action`)."""
+
+    topic: ClassVar[str] = "licence.changed"
+    id: str
+    action: str  # issue | revoke
+    department: str
+    matter: str

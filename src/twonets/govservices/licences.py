@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from twonets.core.actor import Actor
 from twonets.core.calendar import utcnow
 from twonets.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from twonets.core.events import queue as queue_event
 from twonets.core.ids import next_id
 from twonets.data import audit
 from twonets.data.access import SourceRecord
@@ -35,6 +36,7 @@ from twonets.govservices.credentials import (  # noqa: F401  (re-exported: one p
     verify_credential,
     verify_url,
 )
+from twonets.govservices.events import LicenceChanged
 from twonets.govservices.tables import svc_licence
 
 
@@ -137,6 +139,7 @@ def issue(
     session.execute(
         update(svc_licence).where(svc_licence.c.id == row_id).values(credential=json.dumps(credential, ensure_ascii=False))
     )
+    queue_event(session, LicenceChanged(public_id, "issue", matter.department, matter.code))
     return Licence(public_id, application, matter.code, spec.type, matter.department, holder_kind, holder_id, at,
                    valid_until, key.key_id, credential, None, None)
 
@@ -176,6 +179,7 @@ def revoke(session: Session, actor: Actor, licence_id: str, *, reason: str, at: 
         update(svc_licence).where(svc_licence.c.public_id == licence_id).values(revoked_at=at, revoked_reason=reason, revoked_by=actor.label)
     )
     audit.append(session, "decision", actor, "licence.revoke", licence_id, {"reason": reason, "department": lic.department}, at=at)
+    queue_event(session, LicenceChanged(licence_id, "revoke", lic.department, lic.matter))
     return load(session, licence_id)
 
 

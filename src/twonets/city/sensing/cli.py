@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Optional
@@ -33,6 +34,11 @@ def _time(raw: Optional[str]) -> Optional[datetime]:
     return value
 
 
+# Serves this process's domain metrics on (port, host): set by the composition (twonets/cli.py
+# to `twonets.metrics.serve`), since the domain does not import the metrics it feeds.
+serve_metrics: Callable[[int, str], object] | None = None
+
+
 @sensing_app.command("worker")
 def worker(
     client_id: str = typer.Option("twonets-worker-1", help="MQTT client id: keep it stable, the broker keeps its session"),
@@ -44,9 +50,15 @@ def worker(
     duration: Optional[float] = typer.Option(None, help="stop after this many seconds"),
     batch: int = typer.Option(200, min=1, help="messages per unit of work at most"),
     session_expiry: int = typer.Option(3600, min=0, help="seconds the broker keeps this worker's session (and queues for it)"),
+    metrics_port: int = typer.Option(0, min=0, envvar="TWONETS_WORKER_METRICS_PORT",
+                                     help="serve this worker's /metrics (readings, quarantine, lag, alarms) on this port; 0: off"),
+    metrics_host: str = typer.Option("127.0.0.1", envvar="TWONETS_WORKER_METRICS_HOST", help="address of that endpoint"),
 ) -> None:
     """Consume readings from MQTT (QoS 1, acked after commit) into the pipeline."""
     from twonets.city.sensing.mqtt import Worker
+
+    if metrics_port and serve_metrics is not None:
+        serve_metrics(metrics_port, metrics_host)
 
     w = Worker(client_id=client_id, group=group, root=root, shared=shared, detect=detect, timer=timer,
                batch_messages=batch, session_expiry_s=session_expiry)

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from twonets.city.events import ReadingsIngested
 from twonets.city.sensing import alarms, store
 from twonets.city.sensing import detectors as engine
 from twonets.city.sensing.config import sensing_settings
@@ -29,6 +30,7 @@ from twonets.city.sensing.tables import detector_state as state_t
 from twonets.city.sensing.tags import tags_for
 from twonets.city.sensing.things import ThingInfo, all_things, cache_for
 from twonets.core.calendar import utcnow
+from twonets.core.events import queue as queue_event
 from twonets.data.fastpath import Raw
 
 
@@ -98,6 +100,9 @@ def ingest_items(session: Session, items: list[Item], bad: list[tuple[Rejected, 
             evaluate(session, new, things, cat, result)
         store.update_latest(session, new)
         store.update_rollups(session, new)
+    if new or result.quarantined:  # counted for /metrics once the unit of work commits
+        lag = max(0.0, (received_at - max(r.ts for r in new)).total_seconds()) if new else None
+        queue_event(session, ReadingsIngested(source, len(new), result.quarantined, lag))
     return result
 
 
