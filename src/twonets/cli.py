@@ -11,6 +11,8 @@ import typer.core
 from rich.console import Console
 from rich.table import Table
 
+from twonets.core import i18n
+from twonets.core.i18n import tr
 from twonets.data.cli import DB_OPTION  # one --database-url option, the same on every command
 
 # Commands that may make a missing SQLite database; every other one refuses to (see _start).
@@ -23,16 +25,15 @@ def database_problem(exc: BaseException) -> str | None:
 
     from twonets.core.db import DatabaseMissing
 
-    fix = "run `twonets db upgrade`"
     if isinstance(exc, DatabaseMissing):
-        return f"{exc}: {fix} (or `twonets demo`) to make it"
+        return tr("{problem}: run `twonets db upgrade` (or `twonets demo`) to make it", problem=str(exc))
     if not isinstance(exc, (OperationalError, ProgrammingError)):
         return None
     reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:200]
     if isinstance(exc, ProgrammingError) or "no such table" in reason or "no such column" in reason:
-        return f"the database has no schema or an old one ({reason}): {fix}"
-    return (f"cannot use the database ({reason}): check TWONETS_DATABASE_URL or --database-url, "
-            f"then {fix}")
+        return tr("the database has no schema or an old one ({reason}): run `twonets db upgrade`", reason=reason)
+    return tr("cannot use the database ({reason}): check TWONETS_DATABASE_URL or --database-url, then run "
+              "`twonets db upgrade`", reason=reason)
 
 
 class _Root(typer.core.TyperGroup):
@@ -47,7 +48,7 @@ class _Root(typer.core.TyperGroup):
             problem = database_problem(exc)
             if problem is None:
                 raise
-            Console(stderr=True).print(f"[bold red]error:[/] {problem}", soft_wrap=True, highlight=False)
+            Console(stderr=True).print("[bold red]" + tr("error") + f":[/] {problem}", soft_wrap=True, highlight=False)
             raise typer.Exit(2) from None
         finally:  # the guard is the CLI's (set in _start): leave the process as it was
             require_existing_sqlite(False)
@@ -61,17 +62,20 @@ console = Console()
 
 
 @app.callback()
-def _start(ctx: typer.Context) -> None:
+def _start(ctx: typer.Context,
+           lang: Optional[str] = typer.Option(None, "--lang", envvar=i18n.ENV,
+                                              help="Language of the output: zh_CN (中文, the default) or en.")) -> None:
     """Every command starts from the composition root: definitions loaded, sources and handlers wired."""
     from twonets import bootstrap
     from twonets.core.db import require_existing_sqlite
 
+    i18n.use(lang)
     require_existing_sqlite(ctx.invoked_subcommand not in MAKES_DATABASE)
     bootstrap.start()
 
 
 def _fail(message: str, code: int = 2) -> None:
-    console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    console.print("[bold red]" + tr("error") + f":[/] {i18n.translate(message, i18n.current())}", soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -87,7 +91,8 @@ def db_upgrade(revision: str = typer.Argument("head"), database_url: Optional[st
     upgrade(url, revision)
     with unit_of_work(_engine(database_url)) as session:
         load_definitions(session)
-    console.print(f"[green]database at {revision}[/] ({make_url(url).render_as_string(hide_password=True)})")
+    console.print("[green]" + tr("database at {revision}", revision=revision)
+                  + f"[/] ({make_url(url).render_as_string(hide_password=True)})")
 
 
 def load_definitions(session) -> None:
@@ -103,7 +108,7 @@ def db_downgrade(revision: str = typer.Argument("base")) -> None:
     from twonets.core.db import downgrade
 
     downgrade(revision=revision)
-    console.print(f"[yellow]database at {revision}[/]")
+    console.print("[yellow]" + tr("database at {revision}", revision=revision) + "[/]")
 
 
 def _engine(database_url: Optional[str]):
@@ -209,10 +214,11 @@ def tick(at: Optional[str] = typer.Option(None, help="ISO time to evaluate at (d
     if as_json:
         print(json.dumps({**result.model_dump(mode="json"), "dry_run": dry_run}))
         return
-    figures = f"checked {result.checked}, warnings {result.warnings}, overdue {result.overdue}, escalated {result.escalated}"
+    figures = tr("checked {checked}, warnings {warnings}, overdue {overdue}, escalated {escalated}",
+                 checked=result.checked, warnings=result.warnings, overdue=result.overdue, escalated=result.escalated)
     if dry_run:
-        console.print(f"dry run at {now.isoformat()}: would have {figures}; nothing written (add --apply to write)",
-                      highlight=False, soft_wrap=True)
+        console.print(tr("dry run at {at}: would have {figures}; nothing written (add --apply to write)",
+                         at=now.isoformat(), figures=figures), highlight=False, soft_wrap=True)
     else:
         console.print(figures)
 
@@ -221,7 +227,7 @@ def _parse_time(raw: str) -> datetime:
     try:
         value = datetime.fromisoformat(raw)
     except ValueError:
-        _fail(f"not an ISO 8601 time: {raw!r} (e.g. 2026-10-08T09:00:00+08:00)")
+        _fail(tr("not an ISO 8601 time: {raw!r} (e.g. 2026-10-08T09:00:00+08:00)", raw=raw))
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
@@ -248,13 +254,13 @@ def demo(days: int = typer.Option(30, min=1, max=400, help="days of orders to si
     with unit_of_work(engine) as session:
         existing = count_orders(session)
     if existing and not (if_empty or append):
-        _fail(f"the database already holds {existing:,} work orders: add --append to add another set, "
-              f"or --if-empty to leave it as it is")
+        _fail(tr("the database already holds {count} work orders: add --append to add another set, "
+                 "or --if-empty to leave it as it is", count=f"{existing:,}"))
     with unit_of_work(engine) as session:
         load_definitions(session)
         users = seed_demo_users(session)
     if users:
-        console.print(f"demo accounts: {', '.join(users)} (password {DEMO_PASSWORD})")
+        console.print(tr("demo accounts: {users} (password {password})", users=", ".join(users), password=DEMO_PASSWORD))
     created = run_demo(engine, days=days, seed=seed, orders_per_day=orders_per_day,
                        if_empty=if_empty, console=console)
     if created:
@@ -275,10 +281,10 @@ def demo(days: int = typer.Option(30, min=1, max=400, help="days of orders to si
             progress.update(task, completed=len(SEED_STEPS), description="done")
         records = sum(summary.get("records", {}).values())
         apps = summary.get("applications", {}).get("applications", 0)
-        console.print(f"services: {summary['matters']['total']} matters, {records:,} base-registry records, "
-                      f"{apps:,} applications")
+        console.print(tr("services: {matters} matters, {records} base-registry records, {applications} applications",
+                         matters=summary["matters"]["total"], records=f"{records:,}", applications=f"{apps:,}"))
         from twonets.demo.sensing import ensure_things  # `twonets simulate` brings them alive
-        console.print(f"sensing: {len(ensure_things(engine, 2000, seed)):,} things registered")
+        console.print(tr("sensing: {count} things registered", count=f"{len(ensure_things(engine, 2000, seed)):,}"))
     if created:
         kpi(group_by=None, date_from=None, date_to=None, csv_out=None, as_json=False, database_url=database_url)
 
@@ -300,7 +306,7 @@ def kpi(group_by: Optional[str] = typer.Option(None, "--by", help="department, s
         with unit_of_work(_engine(database_url)) as session:
             rows = kpis.compute(session, query)
     except DomainError as exc:
-        _fail(exc.detail)
+        _fail(exc.detail)  # said in the CLI's language by _fail
     if csv_out:
         with open(csv_out, "w", encoding="utf-8", newline="") as fh:
             fh.write(kpis.to_csv(rows))

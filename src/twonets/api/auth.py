@@ -44,12 +44,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from twonets.api.deps import ACTOR_STATE, get_session, idempotent
-from twonets.api.problems import problem
+from twonets.api.problems import locale_of, problem
 from twonets.api.security import client_ip
 from twonets.core.actor import Actor
 from twonets.core.config import settings
 from twonets.core.db import unit_of_work
 from twonets.core.errors import Forbidden, Unauthorized
+from twonets.core.i18n import Msg
 from twonets.data import identity
 
 _STATE_KEY = ACTOR_STATE
@@ -79,15 +80,15 @@ def _session_live(request: Request, sub: str, sid: str) -> bool:
         return identity.session_is_live(session, sub, sid)
 
 
-KEY_RIGHTS = {"device": "a device key only posts readings (POST /api/v1/readings)",
-              "open311": "an Open311 key only posts and reads requests under /open311/v2/"}
+KEY_RIGHTS = {"device": Msg("a device key only posts readings (POST /api/v1/readings)"),
+              "open311": Msg("an Open311 key only posts and reads requests under /open311/v2/")}
 
 
 def _refuse_key(actor: Actor) -> None:
     kinds = {role: kind for kind, role in identity.API_KEY_ROLES.items()}
     kind = next((kinds[r] for r in actor.roles if r in kinds), "unknown")
-    raise Forbidden(f"an API key of kind {kind} is not accepted here: {KEY_RIGHTS.get(kind, 'it has no rights')}; "
-                    "people sign in with 'Authorization: Bearer <access token>'")
+    raise Forbidden(Msg("an API key of kind {kind} is not accepted here: {rights}; people sign in with 'Authorization: Bearer <access token>'", kind=kind,
+                        rights=KEY_RIGHTS.get(kind, Msg("it has no rights"))))
 
 
 async def _resolve(request: Request) -> Actor | None:
@@ -104,7 +105,7 @@ async def _resolve(request: Request) -> Actor | None:
         if kind == "bearer":
             actor, sid = identity.decode_access_claims(value)
             if sid is not None and not await run_in_threadpool(_session_live, request, actor.id, sid):
-                raise Unauthorized("the session has ended (signed out, revoked or account disabled); sign in again")
+                raise Unauthorized(Msg("the session has ended (signed out, revoked or account disabled); sign in again"))
         else:
             _refuse_key(await run_in_threadpool(_api_key, request, value))
     setattr(request.state, _STATE_KEY, actor)
@@ -121,7 +122,7 @@ async def current_actor(request: Request, _bearer: Any = Depends(_bearer_scheme)
     ended), 403 for an API key (keys only reach `api_key_actor` routes)."""
     actor = await _resolve(request)
     if actor is None:
-        raise Unauthorized("sign in: send 'Authorization: Bearer <access token>'")
+        raise Unauthorized(Msg("sign in: send 'Authorization: Bearer <access token>'"))
     return actor
 
 
@@ -136,7 +137,7 @@ def require_roles(*roles: str) -> Callable[..., Actor]:
 
     def _dependency(actor: Actor = Depends(current_actor)) -> Actor:
         if not actor.roles & wanted:
-            raise Forbidden(f"this needs one of the roles: {', '.join(sorted(wanted))}")
+            raise Forbidden(Msg("this needs one of the roles: {wanted}", wanted=', '.join(sorted(wanted))))
         return actor
 
     _dependency.__name__ = "require_" + "_or_".join(sorted(wanted))
@@ -152,9 +153,9 @@ async def metrics_reader(request: Request, _bearer: Any = Depends(_bearer_scheme
         return
     actor = await _resolve(request)
     if actor is None:
-        raise Unauthorized("send 'Authorization: Bearer <TWONETS_METRICS_TOKEN>' or an administrator's access token")
+        raise Unauthorized(Msg("send 'Authorization: Bearer <TWONETS_METRICS_TOKEN>' or an administrator's access token"))
     if not actor.has("administrator"):
-        raise Forbidden("metrics are for administrators and the configured scraper")
+        raise Forbidden(Msg("metrics are for administrators and the configured scraper"))
 
 
 def api_key_actor(kind: str) -> Callable[..., Actor]:
@@ -165,7 +166,7 @@ def api_key_actor(kind: str) -> Callable[..., Actor]:
         creds = _credentials(request)
         raw = creds[1] if creds and creds[0] == "api_key" else request.query_params.get("api_key")
         if not raw:
-            raise Unauthorized("send an API key")
+            raise Unauthorized(Msg("send an API key"))
         return _api_key(request, raw, kind)
 
     return _dependency
@@ -194,25 +195,25 @@ def login(body: LoginIn, request: Request, session: Session = Depends(get_sessio
     try:
         pair = identity.login(session, body.username, body.password, ip=client_ip(request))
     except identity.Throttled as exc:
-        resp = problem(429, exc.title, exc.detail, retry_after=exc.retry_after)
+        resp = problem(429, exc.title, exc.detail, retry_after=exc.retry_after, locale=locale_of(request))
         resp.headers["Retry-After"] = str(exc.retry_after)
         return resp
     except Unauthorized as exc:
         session.commit()  # keep the failure count even though the login fails
-        resp = problem(401, exc.title, exc.detail)
+        resp = problem(401, exc.title, exc.detail, locale=locale_of(request))
         resp.headers["WWW-Authenticate"] = 'Bearer realm="twonets"'
         return resp
     return JSONResponse(pair.as_dict(), headers=NO_STORE)
 
 
 @router.post("/auth/refresh")
-def refresh(body: RefreshIn, session: Session = Depends(get_session)):
+def refresh(body: RefreshIn, request: Request, session: Session = Depends(get_session)):
     """Swap a refresh token for a new pair (the old one is spent; reusing it signs out)."""
     try:
         pair = identity.refresh(session, body.refresh_token)
     except Unauthorized as exc:
         session.commit()  # a reuse revokes the family: keep that
-        return problem(401, exc.title, exc.detail)
+        return problem(401, exc.title, exc.detail, locale=locale_of(request))
     return JSONResponse(pair.as_dict(), headers=NO_STORE)
 
 
@@ -226,10 +227,10 @@ def logout(request: Request, body: RefreshIn | None = None, _bearer: Any = Depen
         return Response(status_code=204)
     creds = _credentials(request)
     if creds is None or creds[0] != "bearer":
-        raise Unauthorized("send the session's refresh token in the body, or its access token as 'Authorization: Bearer …'")
+        raise Unauthorized(Msg("send the session's refresh token in the body, or its access token as 'Authorization: Bearer …'"))
     _, sid = identity.decode_access_claims(creds[1])
     if sid is None:
-        raise Unauthorized("this access token belongs to no session; there is nothing to sign out")
+        raise Unauthorized(Msg("this access token belongs to no session; there is nothing to sign out"))
     identity.logout(session, sid=sid)
     return Response(status_code=204)
 
@@ -307,7 +308,7 @@ def list_users(
 @router.get("/users/{user_id}")
 def get_user(user_id: str, actor: Actor = Depends(current_actor), session: Session = Depends(get_session)) -> dict[str, Any]:
     if actor.id != user_id and not actor.has("administrator"):
-        raise Forbidden("you may see only your own account")
+        raise Forbidden(Msg("you may see only your own account"))
     return identity.get_user(session, user_id).as_dict()
 
 

@@ -20,6 +20,7 @@ from twonets.core.actor import Actor
 from twonets.core.calendar import utcnow
 from twonets.core.config import settings
 from twonets.core.errors import InvalidInput
+from twonets.core.i18n import Msg
 from twonets.data import access, audit, audit_view, catalogue, identity, sharing
 from twonets.data.catalogue import RecordIn
 from twonets.data.models import DatasetPatch, DatasetSpec
@@ -365,7 +366,7 @@ def verify_audit(
 def checkpoint_audit(actor: Actor = Depends(auditor), session: Session = Depends(get_session)):
     cp = audit.checkpoint(session)
     if cp is None:
-        raise InvalidInput("the audit log is empty: nothing to sign")
+        raise InvalidInput(Msg("the audit log is empty: nothing to sign"))
     audit.append(session, "admin", actor, "audit.checkpoint", str(cp["seq"]), {"hash": cp["hash"]})
     return JSONResponse(cp, status_code=201)
 

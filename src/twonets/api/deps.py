@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from twonets.core.calendar import utcnow
 from twonets.core.db import unit_of_work
 from twonets.core.errors import InvalidInput
+from twonets.core.i18n import Msg
 from twonets.core.tables import idempotency_record
 
 
@@ -75,9 +76,8 @@ def _fingerprint(request: Request) -> str | None:
 def _replay(row, key: str, fingerprint: str | None, request: Request) -> JSONResponse:
     if row.fingerprint is not None and fingerprint is not None and row.fingerprint != fingerprint:
         raise InvalidInput(
-            f"Idempotency-Key {key!r} was already used for {request.method} {request.url.path} with a different "
-            "request body; a retry sends the same body, a new request needs a new key",
-            errors=[{"field": "Idempotency-Key", "message": "reused with a different request body"}],
+            Msg("Idempotency-Key {key!r} was already used for {method} {path} with a different request body; a retry sends the same body, a new request needs a new key", key=key, method=request.method, path=request.url.path),
+            errors=[{"field": "Idempotency-Key", "message": Msg("reused with a different request body")}],
         )
     return JSONResponse(json.loads(row.body), status_code=row.status, headers={"Idempotent-Replay": "true"})
 
@@ -95,8 +95,8 @@ def idempotent(
         status, body = produce()
         return JSONResponse(body, status_code=status)
     if len(key) > 200:
-        raise InvalidInput("an Idempotency-Key has at most 200 characters",
-                           errors=[{"field": "Idempotency-Key", "message": "at most 200 characters"}])
+        raise InvalidInput(Msg("an Idempotency-Key has at most 200 characters"),
+                           errors=[{"field": "Idempotency-Key", "message": Msg("at most 200 characters")}])
     scope = _scope_of(request, scope)
     fingerprint = _fingerprint(request)
     where = (idempotency_record.c.key == key, idempotency_record.c.scope == scope)

@@ -15,6 +15,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagge
 from fastapi.responses import FileResponse, HTMLResponse
 
 from twonets.core.errors import NotFound
+from twonets.core.i18n import Msg
 
 router = APIRouter(include_in_schema=False)
 ASSET_PREFIX = "/docs/assets"
@@ -59,6 +60,6 @@ def redoc(request: Request) -> HTMLResponse:
 @router.get(ASSET_PREFIX + "/{name}")
 def asset(name: str) -> FileResponse:
     if name not in ASSETS:
-        raise NotFound(f"No docs asset {name!r}.")
+        raise NotFound(Msg("No docs asset {name!r}.", name=name))
     return FileResponse(_asset_dir() / name, media_type=ASSETS[name],
                         headers={"Cache-Control": "public, max-age=86400"})

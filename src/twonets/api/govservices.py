@@ -16,6 +16,7 @@ from twonets.api.auth import current_actor, optional_actor, require_roles
 from twonets.api.deps import get_session, idempotent
 from twonets.core.actor import Actor
 from twonets.core.errors import InvalidInput, NotFound
+from twonets.core.i18n import Msg
 from twonets.data import identity
 from twonets.govservices import applications, benefits, eseal, history, licences, matters, ratings, review, stats
 
@@ -269,7 +270,7 @@ def licence_credential(licence_id: str, actor: Actor = Depends(current_actor), s
 def licence_qr(licence_id: str, kind: str, session: Session = Depends(get_session)) -> Response:
     """The QR code of the licence's verify URL (PNG or SVG); it reveals nothing else."""
     if kind not in ("png", "svg"):
-        raise NotFound("QR codes come as .png or .svg")
+        raise NotFound(Msg("QR codes come as .png or .svg"))
     licences.load(session, licence_id)
     return Response(licences.qr(licence_id, kind), media_type="image/png" if kind == "png" else "image/svg+xml")
 
@@ -287,7 +288,7 @@ async def _credential_body(request: Request) -> Any:
     try:
         return json.loads(await request.body())
     except ValueError:
-        raise InvalidInput("the body is not JSON", errors=[{"field": "body", "message": "not JSON"}]) from None
+        raise InvalidInput(Msg("the body is not JSON"), errors=[{"field": "body", "message": Msg("not JSON")}]) from None
 
 
 _CREDENTIAL_BODY = {"required": True, "content": {t: {"schema": {"type": "object"}} for t in (licences.VC_MEDIA_TYPE, "application/json")}}
@@ -297,7 +298,7 @@ _CREDENTIAL_BODY = {"required": True, "content": {t: {"schema": {"type": "object
 def verify_credential(body: Any = Depends(_credential_body), session: Session = Depends(get_session)) -> dict[str, Any]:
     """Verify a credential (the JSON a holder presents, `application/vc` or `application/json`): it may have been altered."""
     if not isinstance(body, dict) or "proof" not in body:
-        raise InvalidInput("send the licence credential JSON", errors=[{"field": "proof", "message": "missing"}])
+        raise InvalidInput(Msg("send the licence credential JSON"), errors=[{"field": "proof", "message": Msg("missing")}])
     return licences.verify(session, body).as_dict()
 
 

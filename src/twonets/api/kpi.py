@@ -13,6 +13,7 @@ from twonets.api.deps import get_session
 from twonets.city import kpi
 from twonets.core.actor import Actor
 from twonets.core.errors import Forbidden
+from twonets.core.i18n import Msg
 
 router = APIRouter(prefix="/api/v1", tags=["kpi"])
 
@@ -33,7 +34,7 @@ def get_kpi(
     format: Literal["json", "csv"] = "json",
 ):
     if actor.has("citizen") and not actor.has("dispatcher", "administrator", "system", "department_handler"):
-        raise Forbidden("KPIs are for staff.")
+        raise Forbidden(Msg("KPIs are for staff."))
     query = kpi.KpiQuery.parse(date_from, date_to, group_by, department=department, source=source,
                                category=category, street=street, grid=grid, channel=channel)
     rows = kpi.compute(session, query)

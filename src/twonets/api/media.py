@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse
 
 from twonets.core import media
 from twonets.core.errors import NotFound
+from twonets.core.i18n import Msg
 
 router = APIRouter(tags=["media"])
 
@@ -21,7 +22,7 @@ router = APIRouter(tags=["media"])
 def get_media(key: str) -> FileResponse:
     path = media.path_of(key)
     if path is None:
-        raise NotFound(f"No stored media {key!r}.")
+        raise NotFound(Msg("No stored media {key!r}.", key=key))
     kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     return FileResponse(path, media_type=kind, headers={"Cache-Control": "public, max-age=86400"})
 

@@ -13,6 +13,7 @@ from twonets.api.deps import get_session, idempotent
 from twonets.city import lifecycle, orders
 from twonets.city.models import Order, OrderCreate, OrderPage, TickResult, TransitionRequest
 from twonets.core.actor import Actor
+from twonets.core.i18n import Msg
 
 router = APIRouter(prefix="/api/v1", tags=["work orders"])
 Action = Literal[tuple(a for a in lifecycle.ACTIONS if a not in lifecycle.SYSTEM_ACTIONS)]  # type: ignore[valid-type]
@@ -92,5 +93,5 @@ def run_tick(session: Session = Depends(get_session), actor: Actor = Depends(cur
     from twonets.core.errors import Forbidden
 
     if not actor.has("dispatcher", "administrator", "system"):
-        raise Forbidden("Only the dispatch desk runs the timer by hand.")
+        raise Forbidden(Msg("Only the dispatch desk runs the timer by hand."))
     return orders.tick(session)

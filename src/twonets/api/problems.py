@@ -1,4 +1,8 @@
-"""RFC 9457 problem details for every error, so no bad input ever becomes a 500."""
+"""RFC 9457 problem details for every error, so no bad input ever becomes a 500.
+
+Every text a person reads — title, detail, each `errors[].message` — is said in the language the
+request's `Accept-Language` prefers (Chinese by default, or English: `twonets.core.i18n`), and the
+response names it in `Content-Language`. Field paths, codes and states stay as they are."""
 
 from __future__ import annotations
 
@@ -9,19 +13,36 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from twonets.core import i18n
 from twonets.core.errors import DomainError
+from twonets.core.i18n import N_, Msg
 from twonets.core.logging import get_logger
+from twonets.core.validation_messages import message as validation_message
 
 PROBLEM = "application/problem+json"
 log = get_logger("twonets.api")
+# Starlette's own details (unknown route, wrong method …), as catalogue entries
+HTTP_TITLES = {404: N_("Not found"), 405: N_("Method not allowed"), 401: N_("Unauthorized"), 403: N_("Forbidden"),
+               400: N_("Bad request"), 413: N_("Content too large"), 415: N_("Unsupported media type"),
+               429: N_("Too many requests")}
+HTTP_DETAILS = (N_("Not Found"), N_("Method Not Allowed"), N_("Unauthorized"), N_("Forbidden"), N_("Bad Request"),
+                N_("Not authenticated"))
 
 
-def problem(status: int, title: str, detail: str, *, errors: list | None = None, **extra: Any) -> JSONResponse:
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+def locale_of(request: Request | None) -> str:
+    """The reader's language: the request's `Accept-Language`, else Chinese."""
+    return i18n.negotiate(request.headers.get("accept-language") if request is not None else None)
+
+
+def problem(status: int, title: str, detail: str, *, errors: list | None = None, locale: str | None = None,
+            **extra: Any) -> JSONResponse:
+    locale = locale or i18n.DEFAULT
+    body: dict[str, Any] = {"type": "about:blank", "title": i18n.translate(title, locale), "status": status,
+                            "detail": i18n.translate(detail, locale)}
     if errors:
-        body["errors"] = errors
+        body["errors"] = [{**e, "message": i18n.translate(e["message"], locale)} if "message" in e else e for e in errors]
     body.update({k: v for k, v in extra.items() if v is not None})
-    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers={"Content-Language": i18n.TAGS[locale]})
 
 
 def _field_path(loc: tuple) -> str:
@@ -35,9 +56,14 @@ def _error(e: dict) -> dict[str, str]:
         # Pydantic puts the character position where a field name would be: name the body instead.
         at = loc[-1] if len(loc) > 1 and isinstance(loc[-1], int) else None
         reason = (e.get("ctx") or {}).get("error")
-        message = "malformed JSON" + (f" at character {at}" if at is not None else "") + (f" ({reason})" if reason else "")
+        if at is not None and reason:
+            message = Msg("malformed JSON at character {at} ({reason})", at=at, reason=reason)
+        elif at is not None:
+            message = Msg("malformed JSON at character {at}", at=at)
+        else:
+            message = Msg("malformed JSON ({reason})", reason=reason) if reason else Msg("malformed JSON")
         return {"field": "body", "message": message}
-    return {"field": _field_path(loc), "message": e.get("msg", "invalid")}
+    return {"field": _field_path(loc), "message": validation_message(e)}
 
 
 def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
@@ -46,21 +72,23 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
-    async def _domain(_: Request, exc: DomainError):
-        return problem(exc.status, exc.title, exc.detail, errors=exc.errors, **exc.extra)
+    async def _domain(request: Request, exc: DomainError):
+        return problem(exc.status, exc.title, exc.detail, errors=exc.errors, locale=locale_of(request), **exc.extra)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError):
-        errors = validation_errors(exc)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        locale = locale_of(request)
+        errors = [{**e, "message": i18n.translate(e["message"], locale)} for e in validation_errors(exc)]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
-        return problem(422, "Invalid input", detail or "The request is not valid.", errors=errors)
+        return problem(422, Msg("Invalid input"), detail or Msg("The request is not valid."), errors=errors, locale=locale)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException):
-        titles = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized", 403: "Forbidden"}
-        return problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail))
+    async def _http(request: Request, exc: StarletteHTTPException):
+        return problem(exc.status_code, HTTP_TITLES.get(exc.status_code, N_("Error")), str(exc.detail),
+                       locale=locale_of(request))
 
     @app.exception_handler(Exception)
-    async def _bug(_: Request, exc: Exception):  # a 500 is always a bug: log it, say so plainly
+    async def _bug(request: Request, exc: Exception):  # a 500 is always a bug: log it, say so plainly
         log.error("unhandled error", error=type(exc).__name__, exc_info=exc)
-        return problem(500, "Internal error", "An unexpected error occurred; it has been logged.")
+        return problem(500, Msg("Internal error"), Msg("An unexpected error occurred; it has been logged."),
+                       locale=locale_of(request))

@@ -13,6 +13,7 @@ from twonets.city.models import RoutingRule, RoutingRuleIn
 from twonets.city.reference import reference
 from twonets.core.actor import Actor
 from twonets.core.errors import Forbidden
+from twonets.core.i18n import Msg
 
 router = APIRouter(prefix="/api/v1", tags=["reference"])
 
@@ -56,7 +57,7 @@ def locate(lon: float = Query(ge=-180, le=180), lat: float = Query(ge=-90, le=90
 
     place = spatial.locate(session, lon, lat)
     if place is None:
-        raise NotFound(f"({lon}, {lat}) is outside the district.")
+        raise NotFound(Msg("({lon}, {lat}) is outside the district.", lon=lon, lat=lat))
     return {"grid_code": place.grid_code, "community_code": place.community_code, "street_code": place.street_code}
 
 
@@ -64,7 +65,7 @@ def locate(lon: float = Query(ge=-180, le=180), lat: float = Query(ge=-90, le=90
 def import_areas(collection: dict = Body(...), session: Session = Depends(get_session),
                  actor: Actor = Depends(current_actor)) -> dict:
     if not actor.has("administrator", "system"):
-        raise Forbidden("Only an administrator replaces the district's map.")
+        raise Forbidden(Msg("Only an administrator replaces the district's map."))
     from twonets.data import audit
 
     count = spatial.import_geojson(session, collection)
@@ -75,21 +76,21 @@ def import_areas(collection: dict = Body(...), session: Session = Depends(get_se
 @router.get("/routing-rules", response_model=list[RoutingRule], summary="Routing rules")
 def list_rules(session: Session = Depends(get_session), actor: Actor = Depends(current_actor)) -> list[RoutingRule]:
     if not actor.has("dispatcher", "administrator", "system", "department_handler"):
-        raise Forbidden("Routing rules are for staff.")
+        raise Forbidden(Msg("Routing rules are for staff."))
     return routing.list_rules(session)
 
 
 @router.post("/routing-rules", response_model=RoutingRule, status_code=201, summary="Add a routing rule")
 def add_rule(rule: RoutingRuleIn, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)) -> RoutingRule:
     if not actor.has("dispatcher", "administrator", "system"):
-        raise Forbidden("Only the dispatch desk edits routing rules.")
+        raise Forbidden(Msg("Only the dispatch desk edits routing rules."))
     return routing.add_rule(session, actor, rule)
 
 
 @router.delete("/routing-rules/{rule_id}", status_code=204, summary="Delete a routing rule")
 def delete_rule(rule_id: int = Path(ge=1, le=2**31 - 1), session: Session = Depends(get_session), actor: Actor = Depends(current_actor)) -> None:
     if not actor.has("dispatcher", "administrator", "system"):
-        raise Forbidden("Only the dispatch desk edits routing rules.")
+        raise Forbidden(Msg("Only the dispatch desk edits routing rules."))
     routing.delete_rule(session, actor, rule_id)
 
 

@@ -33,6 +33,7 @@ from fastapi import FastAPI, Request, Response
 
 from twonets.core.config import settings
 from twonets.core.errors import Forbidden
+from twonets.core.i18n import Msg
 
 DEFAULT_CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -119,7 +120,7 @@ async def verify_csrf(request: Request) -> None:
             value = form.get(CSRF_FIELD)
             sent = value if isinstance(value, str) else None
     if not cookie or not sent or not hmac.compare_digest(cookie.encode(), sent.encode()):
-        raise Forbidden("the form is missing its CSRF token or the token does not match; reload the page")
+        raise Forbidden(Msg("the form is missing its CSRF token or the token does not match; reload the page"))
 
 
 # --- the caller's address -------------------------------------------------------------------

@@ -20,6 +20,7 @@ from twonets.core import events
 from twonets.core.actor import Actor
 from twonets.core.calendar import utcnow
 from twonets.core.errors import InvalidInput
+from twonets.core.i18n import Msg
 
 router = APIRouter(prefix="/api/v1", tags=["city sensing"])
 STAFF = ("dispatcher", "department_handler", "grid_inspector", "reviewer", "data_officer", "administrator", "system")
@@ -46,11 +47,11 @@ async def post_readings(request: Request, actor: Actor = Depends(api_key_actor("
                         session: Session = Depends(get_session)) -> dict[str, Any]:
     raw = await request.body()
     if len(raw) > MAX_BODY:
-        raise InvalidInput(f"at most {MAX_BODY // (1024 * 1024)} MiB per request; split the batch")
+        raise InvalidInput(Msg("at most {mib} MiB per request; split the batch", mib=MAX_BODY // (1024 * 1024)))
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     ndjson = ctype in ("application/x-ndjson", "application/ndjson", "application/jsonlines")
     if raw.count(b"\n" if ndjson else b"{") > MAX_READINGS * 2:
-        raise InvalidInput(f"at most {MAX_READINGS} readings per request; split the batch")
+        raise InvalidInput(Msg("at most {most} readings per request; split the batch", most=MAX_READINGS))
     ref = f"http:{actor.id}"
     result = await asyncio.to_thread(
         lambda: pipeline.ingest(session, [pipeline.Message(raw, None, ref, ndjson)], source="http"))
@@ -80,8 +81,8 @@ def get_thing(thing_id: str, _: Actor = Depends(staff), session: Session = Depen
 
 def _aware(name: str, value: datetime | None) -> None:
     if value is not None and value.tzinfo is None:
-        raise InvalidInput(f"{name} needs a time zone, e.g. 2026-11-28T00:00:00+08:00",
-                           errors=[{"field": name, "message": "time zone required"}])
+        raise InvalidInput(Msg("{name} needs a time zone, e.g. 2026-11-28T00:00:00+08:00", name=name),
+                           errors=[{"field": name, "message": Msg("time zone required")}])
 
 
 @router.get("/things/{thing_id}/readings", summary="A thing's readings: raw, or minute/hour rollups")
@@ -161,7 +162,7 @@ async def stream(request: Request, topics: str = "alarm,order", max_events: int 
     """
     wanted = [t for t in topics.split(",") if t in STREAM_TOPICS]
     if not wanted:
-        raise InvalidInput(f"topics is a comma-separated subset of {', '.join(STREAM_TOPICS)}")
+        raise InvalidInput(Msg("topics is a comma-separated subset of {stream_topics}", stream_topics=', '.join(STREAM_TOPICS)))
     loop = asyncio.get_running_loop()
     inbox: asyncio.Queue = asyncio.Queue(maxsize=1000)
 

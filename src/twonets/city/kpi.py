@@ -37,6 +37,7 @@ from twonets.city.tables import KPI_FLAGS
 from twonets.city.tables import work_order as wo
 from twonets.core.calendar import DAY, local_midnight
 from twonets.core.errors import InvalidInput
+from twonets.core.i18n import Msg
 
 CUTS = {"department": "department", "source": "source", "category": "category", "street": "street_code",
         "grid": "grid_code", "channel": "channel"}
@@ -75,19 +76,19 @@ class KpiQuery(BaseModel):
             try:
                 return date.fromisoformat(raw)
             except ValueError:
-                raise InvalidInput(f"{name} must be a day like 2026-11-24, not {raw!r}",
-                                   errors=[{"field": name, "message": "invalid date"}]) from None
+                raise InvalidInput(Msg("{name} must be a day like 2026-11-24, not {raw!r}", name=name, raw=raw),
+                                   errors=[{"field": name, "message": Msg("invalid date")}]) from None
 
         if group_by is not None and group_by not in CUTS:
-            raise InvalidInput(f"group_by must be one of {', '.join(CUTS)}",
-                               errors=[{"field": "group_by", "message": "invalid choice"}])
+            raise InvalidInput(Msg("group_by must be one of {cuts}", cuts=', '.join(CUTS)),
+                               errors=[{"field": "group_by", "message": Msg("invalid choice")}])
         unknown = [k for k, v in filters.items() if v is not None and k not in CUTS]
         if unknown:
-            raise InvalidInput(f"unknown cut {unknown[0]!r}; cuts are {', '.join(CUTS)}")
+            raise InvalidInput(Msg("unknown cut {cut!r}; cuts are {cuts}", cut=unknown[0], cuts=', '.join(CUTS)))
         q = cls(date_from=day("from", date_from), date_to=day("to", date_to), group_by=group_by,
                 filters={k: v for k, v in filters.items() if v is not None})
         if q.date_from and q.date_to and q.date_from > q.date_to:
-            raise InvalidInput("from must not be after to", errors=[{"field": "from", "message": "after to"}])
+            raise InvalidInput(Msg("from must not be after to"), errors=[{"field": "from", "message": Msg("after to")}])
         return q
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from twonets.core import calendar
 from twonets.core.errors import Conflict, IllegalTransition, InvalidInput
+from twonets.core.i18n import Msg
 
 SOURCES = ("auto", "proactive", "citizen")
 CHANNELS = ("sensor", "business_system", "inspector", "phone", "web", "app", "mini_program", "open311")
@@ -159,17 +160,17 @@ def allowed_for(status: str, source: str) -> tuple[str, ...]:
 def creation_event(at: datetime, actor: str, **fields: Any) -> Event:
     missing = [f for f in ("public_id", "source", "channel", "category", "severity", "limit_clock", "limit_seconds") if fields.get(f) is None]
     if missing:
-        raise InvalidInput(f"missing {', '.join(missing)}")
+        raise InvalidInput(Msg("missing {missing}", missing=', '.join(missing)))
     unknown = set(fields) - set(CREATE_FIELDS)
     if unknown:
-        raise InvalidInput(f"unknown fields {sorted(unknown)}")
+        raise InvalidInput(Msg("unknown fields {unknown}", unknown=sorted(unknown)))
     return Event("create", at, actor, None, "created", None, dict(fields))
 
 
 def decide(state: OrderState, action: str, at: datetime, actor: str, reason: str | None = None, **data: Any) -> Event:
     """The event `action` produces on `state`, or IllegalTransition (409) naming what is allowed."""
     if action not in TRANSITIONS:
-        raise InvalidInput(f"Unknown action {action!r}. Actions: {', '.join(ACTIONS)}.")
+        raise InvalidInput(Msg("Unknown action {action!r}. Actions: {actions}.", action=action, actions=', '.join(ACTIONS)))
     legal = state.status in TRANSITIONS[action]
     if legal and action == "callback" and state.source != "citizen":
         legal = False
@@ -178,33 +179,33 @@ def decide(state: OrderState, action: str, at: datetime, actor: str, reason: str
     if not legal:
         raise IllegalTransition(state.status, action, allowed_actions(state))
     if at < state.updated_at:
-        raise InvalidInput(f"time {at.isoformat()} is before the order's last change {state.updated_at.isoformat()}")
+        raise InvalidInput(Msg("time {at} is before the order's last change {updated_at}", at=at.isoformat(), updated_at=state.updated_at.isoformat()))
     if action in NEEDS_REASON and not (reason and reason.strip()):
         raise InvalidInput(
-            f"A reason is required to {action} an order.", errors=[{"field": "reason", "message": "required"}]
+            Msg("A reason is required to {action} an order.", action=action), errors=[{"field": "reason", "message": Msg("required")}]
         )
     if action in ("dispatch", "reassign") and not data.get("department"):
-        raise InvalidInput("Name the department to dispatch to.", errors=[{"field": "department", "message": "required"}])
+        raise InvalidInput(Msg("Name the department to dispatch to."), errors=[{"field": "department", "message": Msg("required")}])
     if action == "callback":
         if not isinstance(data.get("actually_resolved"), bool):
-            raise InvalidInput("Say whether the problem was actually resolved (true/false).",
-                               errors=[{"field": "actually_resolved", "message": "required boolean"}])
+            raise InvalidInput(Msg("Say whether the problem was actually resolved (true/false)."),
+                               errors=[{"field": "actually_resolved", "message": Msg("required boolean")}])
         if data.get("satisfaction") not in SATISFACTION:
-            raise InvalidInput(f"satisfaction must be one of {', '.join(SATISFACTION)}.",
-                               errors=[{"field": "satisfaction", "message": "invalid choice"}])
+            raise InvalidInput(Msg("satisfaction must be one of {satisfaction}.", satisfaction=', '.join(SATISFACTION)),
+                               errors=[{"field": "satisfaction", "message": Msg("invalid choice")}])
     if action == "flag" and data.get("flag") not in ("warning", "overdue"):
-        raise InvalidInput("flag must be warning or overdue")
+        raise InvalidInput(Msg("flag must be warning or overdue"))
     if action == "escalate":
         level = data.get("level", state.escalation_level + 1)
         if not isinstance(level, int) or level <= state.escalation_level:
             current = state.escalation_level
-            raise Conflict(f"The order is at escalation level {current}; escalate to a level above {current}.",
-                           errors=[{"field": "level", "message": f"must be above {current}"}],
+            raise Conflict(Msg("The order is at escalation level {current}; escalate to a level above {current}.", current=current),
+                           errors=[{"field": "level", "message": Msg("must be above {current}", current=current)}],
                            state=state.status, escalation_level=current)
         data["level"] = level
     if action == "merge" and (not data.get("master") or data["master"] == state.public_id):
-        raise InvalidInput("Name the master order (not this one) to merge into.",
-                           errors=[{"field": "master", "message": "required"}])
+        raise InvalidInput(Msg("Name the master order (not this one) to merge into."),
+                           errors=[{"field": "master", "message": Msg("required")}])
     if action == "resume":
         to = state.suspended_from or "dispatched"
     else:

@@ -44,6 +44,7 @@ from twonets.city.tables import reporter as reporter_t
 from twonets.city.tables import work_order, work_order_event
 from twonets.core.errors import Conflict, NotFound
 from twonets.core.events import queue as queue_event
+from twonets.core.i18n import Msg
 
 STATE_FIELDS = tuple(OrderState.__dataclass_fields__)
 
@@ -52,8 +53,9 @@ class Stale(Conflict):
     """The order changed since it was read (its version is no longer the one expected)."""
 
     def __init__(self, public_id: str, status: str, version: int):
-        super().__init__(f"Work order {public_id} was changed by someone else meanwhile; it is now {status} "
-                         f"(version {version}). Reload it and try again.", state=status, version=version)
+        super().__init__(Msg("Work order {id} was changed by someone else meanwhile; it is now {status} "
+                             "(version {version}). Reload it and try again.", id=public_id, status=status, version=version),
+                         state=status, version=version)
 
 
 def state_of(row) -> OrderState:
@@ -161,7 +163,7 @@ def load(session: Session, public_id: str):
     """The order's row (its projection, surrogate key and version), or NotFound."""
     row = session.execute(_BY_PUBLIC_ID, {"public_id": public_id}).first()
     if row is None:
-        raise NotFound(f"No work order {public_id}.")
+        raise NotFound(Msg("No work order {public_id}.", public_id=public_id))
     return row
 
 

@@ -28,6 +28,7 @@ from twonets.core import calendar, ids, pages
 from twonets.core.actor import SYSTEM, Actor
 from twonets.core.config import settings
 from twonets.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from twonets.core.i18n import Msg
 from twonets.data import masking
 
 # --- reference ----------------------------------------------------------------------------
@@ -83,19 +84,19 @@ def _refuse_outside(session: Session, data: OrderCreate, place: spatial.Place | 
     tell, and accepts; so do auto orders, whose devices were registered by the departments."""
     if place is None and data.source != "auto" and not data.address and spatial.grid_index(session).tree is not None:
         raise InvalidInput(
-            f"({data.lon}, {data.lat}) is outside the district; give a point inside it, an address or a grid_code.",
-            errors=[{"field": "lon", "message": "outside the district"}])
+            Msg("({lon}, {lat}) is outside the district; give a point inside it, an address or a grid_code.", lon=data.lon, lat=data.lat),
+            errors=[{"field": "lon", "message": Msg("outside the district")}])
 
 
 def create_order(session: Session, actor: Actor, data: OrderCreate, at: datetime | None = None,
                  *, link_duplicates: bool = True) -> Order:
     at = at or calendar.utcnow()
     if not actor.has(*scope.ALL_SCOPE, "grid_inspector", "citizen"):
-        raise Forbidden("Your role may not create work orders.")
+        raise Forbidden(Msg("Your role may not create work orders."))
     if actor.has("grid_inspector") and not actor.has(*scope.ALL_SCOPE) and data.source != "proactive":
-        raise Forbidden("Grid inspectors report proactive orders.")
+        raise Forbidden(Msg("Grid inspectors report proactive orders."))
     if actor.roles == {"citizen"} and (data.source != "citizen" or data.department):
-        raise Forbidden("Citizens report citizen requests; routing is the dispatch desk's.")
+        raise Forbidden(Msg("Citizens report citizen requests; routing is the dispatch desk's."))
     ref = reference()
     ref.category(data.category)
     if data.department:
@@ -143,7 +144,7 @@ def open_or_attach_auto_order(session: Session, data: OrderCreate, at: datetime 
     Returns (order id, created). The system acts; callers serialize per key (sensing takes an
     advisory lock on PostgreSQL; SQLite has one writer)."""
     if data.source != "auto" or not data.external_ref:
-        raise InvalidInput("an auto order is opened for an external reference (source auto, external_ref set)")
+        raise InvalidInput(Msg("an auto order is opened for an external reference (source auto, external_ref set)"))
     found = repo.open_with_external_ref(session, data.external_ref)
     if found is not None:
         return found, False
@@ -164,15 +165,14 @@ def _checked(events: Sequence[Event]) -> OrderState:
     the state before it, in time order, and produce the state change it records."""
     first = events[0] if events else None
     if first is None or first.action != "create":
-        raise InvalidInput("an order's history starts with its create event")
+        raise InvalidInput(Msg("an order's history starts with its create event"))
     state = lifecycle.apply(None, lifecycle.creation_event(first.at, first.actor, **first.data))
     ref = reference()
     ref.category(state.category)
     for e in events[1:]:
         again = lifecycle.decide(state, e.action, e.at, e.actor, e.reason, **dict(e.data))
         if (again.from_status, again.to_status) != (e.from_status, e.to_status):
-            raise InvalidInput(f"{state.public_id}: {e.action} goes {again.from_status} → {again.to_status}, "
-                               f"not {e.from_status} → {e.to_status}")
+            raise InvalidInput(Msg("{public_id}: {action} goes {from_status} → {to_status}, not {from_status2} → {to_status2}", public_id=state.public_id, action=e.action, from_status=again.from_status, to_status=again.to_status, from_status2=e.from_status, to_status2=e.to_status))
         if e.action in ("dispatch", "reassign"):
             ref.department(e.data["department"])
         state = lifecycle.apply(state, e)
@@ -188,7 +188,7 @@ def import_history(session: Session, histories: Sequence[History]) -> tuple[int,
     checked: list[list[Any]] = []
     for h in histories:
         if h.events and h.events[0].data.get("reporter_id") is not None:
-            raise InvalidInput("a history names its reporter's contact, not a reporter key")
+            raise InvalidInput(Msg("a history names its reporter's contact, not a reporter key"))
         contact = h.reporter if h.reporter and (h.reporter.name or h.reporter.phone) else None
         checked.append([_checked(h.events), list(h.events), contact])
     reported = [c for c in checked if c[2] is not None]
@@ -248,7 +248,7 @@ def get_order(session: Session, actor: Actor, public_id: str) -> Order:
     row = repo.load(session, public_id)
     state = repo.state_of(row)
     if not scope.sees(actor, state):
-        raise NotFound(f"No work order {public_id}.")
+        raise NotFound(Msg("No work order {public_id}.", public_id=public_id))
     timeline = [
         OrderEvent(seq=r.seq, action=r.action, from_status=r.from_status, to_status=r.to_status, actor=r.actor,
                    at=r.at, reason=r.reason, data=r.data)
@@ -268,7 +268,7 @@ def list_orders(session: Session, actor: Actor, *, limit: int = 50, cursor: str 
     pages.check_limit(limit)
     unknown = set(filters) - set(LIST_FILTERS)
     if unknown:
-        raise InvalidInput(f"unknown filters {sorted(unknown)}")
+        raise InvalidInput(Msg("unknown filters {unknown}", unknown=sorted(unknown)))
     rows = repo.listing(session, visible=scope.visible(actor), filters=filters, created_from=created_from,
                         created_to=created_to, before_id=pages.decode_int(cursor, CURSOR), limit=limit + 1)
     reps = _reporters(session, (r.reporter_id for r in rows[:limit]))
@@ -288,7 +288,7 @@ def transition(session: Session, actor: Actor, public_id: str, action: str, reas
     now — taken if still legal there, else a 409 naming the state it is in."""
     at = at or calendar.utcnow()
     if action in lifecycle.SYSTEM_ACTIONS and not actor.has("system"):
-        raise Forbidden(f"{action} is taken by the system only.")
+        raise Forbidden(Msg("{action} is taken by the system only.", action=action))
     for attempt in (1, 2):
         row = repo.load(session, public_id)
         state, events = _decide(session, actor, repo.state_of(row), action, reason, at, dict(data))
@@ -314,16 +314,15 @@ def _decide(session: Session, actor: Actor, state: OrderState, action: str, reas
         data.setdefault("level", state.escalation_level + 1)
         top = reference().escalation[-1]
         if data["level"] > len(reference().escalation) - 1:
-            raise Conflict(f"The order is already at the highest escalation level, {top.level} ({top.name_en}).")
+            raise Conflict(Msg("The order is already at the highest escalation level, {level} ({name_en}).", level=top.level, name_en=top.name_en))
         if data["level"] <= state.escalation_level:
-            raise Conflict(f"The order is at escalation level {state.escalation_level}; escalate to a higher level "
-                           f"({top.level} is the highest).", errors=[{"field": "level", "message": "must be higher"}])
+            raise Conflict(Msg("The order is at escalation level {escalation_level}; escalate to a higher level ({level} is the highest).", escalation_level=state.escalation_level, level=top.level), errors=[{"field": "level", "message": Msg("must be higher")}])
         if data["level"] == top.level and top.leader and not data.get("to"):
             data["to"] = top.leader
     if action == "merge":
         master = repo.state_of(repo.load(session, data.get("master") or ""))
         if master.status not in lifecycle.OPEN | {"suspended"} or master.master_id:
-            raise InvalidInput(f"{master.public_id} is not an open master order.")
+            raise InvalidInput(Msg("{public_id} is not an open master order.", public_id=master.public_id))
     event = lifecycle.decide(state, action, at, actor.label, reason, **data)
     state = lifecycle.apply(state, event)
     out = [(event, state)]

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from twonets.core import definitions
 from twonets.core.calendar import CLOCKS, Limit
+from twonets.core.i18n import Msg
 from twonets.data.departments import Department
 from twonets.data.departments import departments as all_departments
 
@@ -108,8 +109,8 @@ class Reference(BaseModel):
             return self.categories[code]
         except KeyError:
             raise InvalidInput(
-                f"Unknown category {code!r}. Use one of the minor category codes from GET /api/v1/categories.",
-                errors=[{"field": "category", "message": "unknown category"}],
+                Msg("Unknown category {code!r}. Use one of the minor category codes from GET /api/v1/categories.", code=code),
+                errors=[{"field": "category", "message": Msg("unknown category")}],
             ) from None
 
     def department(self, code: str) -> Department:
@@ -119,8 +120,8 @@ class Reference(BaseModel):
             return self.departments[code]
         except KeyError:
             raise InvalidInput(
-                f"Unknown department {code!r}. See GET /api/v1/departments.",
-                errors=[{"field": "department", "message": "unknown department"}],
+                Msg("Unknown department {code!r}. See GET /api/v1/departments.", code=code),
+                errors=[{"field": "department", "message": Msg("unknown department")}],
             ) from None
 
     @property

@@ -16,6 +16,7 @@ from twonets.city import scope
 from twonets.city.models import ReporterView
 from twonets.core.actor import Actor
 from twonets.core.errors import NotFound
+from twonets.core.i18n import Msg
 from twonets.data import access
 from twonets.data.models import Dataset
 
@@ -40,9 +41,9 @@ def reporter_contact(session: Session, actor: Actor, public_id: str, purpose: st
     ownership of the dataset or a grant that allows unmasked reads."""
     state = repo.state_of(repo.load(session, public_id))
     if not scope.sees(actor, state):
-        raise NotFound(f"No work order {public_id}.")
+        raise NotFound(Msg("No work order {public_id}.", public_id=public_id))
     if state.reporter_id is None:
-        raise NotFound(f"Work order {public_id} has no reporter on record.")
+        raise NotFound(Msg("Work order {public_id} has no reporter on record.", public_id=public_id))
     result = access.read_records(session, actor, DATASET, purpose, subject_ids=[public_id],
                                  fields=["order_id", "reporter_name", "reporter_phone"], unmasked=True)
     data = result.records[0]["data"]

@@ -13,6 +13,7 @@ from twonets.city.tables import routing_rule
 from twonets.core.actor import Actor
 from twonets.core.calendar import utcnow
 from twonets.core.errors import Conflict, NotFound
+from twonets.core.i18n import Msg
 from twonets.data import audit
 
 DISPATCH_DESK = "dispatch"
@@ -65,19 +66,19 @@ def add_rule(session: Session, actor: Actor, rule: RoutingRuleIn) -> RoutingRule
     same_scope = [routing_rule.c[k].is_(None) if values[k] is None else routing_rule.c[k] == values[k]
                   for k in ("category", "street_code", "grid_code")]
     if session.execute(select(routing_rule.c.id).where(*same_scope)).first():
-        raise Conflict("A rule for this category, street and grid already exists; delete it first.")
+        raise Conflict(Msg("A rule for this category, street and grid already exists; delete it first."))
     try:
         with session.begin_nested():
             new_id = session.execute(insert(routing_rule).values(**values).returning(routing_rule.c.id)).scalar_one()
     except IntegrityError:
-        raise Conflict("A rule for this category, street and grid already exists; delete it first.") from None
+        raise Conflict(Msg("A rule for this category, street and grid already exists; delete it first.")) from None
     audit.append(session, "admin", actor, "routing_rule.add", str(new_id), rule.model_dump())
     return RoutingRule(id=new_id, **values)
 
 
 def delete_rule(session: Session, actor: Actor, rule_id: int) -> None:
     if session.execute(delete(routing_rule).where(routing_rule.c.id == rule_id)).rowcount == 0:
-        raise NotFound(f"No routing rule {rule_id}.")
+        raise NotFound(Msg("No routing rule {rule_id}.", rule_id=rule_id))
     audit.append(session, "admin", actor, "routing_rule.delete", str(rule_id), {})
 
 

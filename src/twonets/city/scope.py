@@ -13,6 +13,7 @@ from __future__ import annotations
 from twonets.city.lifecycle import OrderState
 from twonets.core.actor import Actor
 from twonets.core.errors import Forbidden, NotFound
+from twonets.core.i18n import Msg
 
 ALL_SCOPE = ("system", "dispatcher", "administrator")
 HANDLER_ACTIONS = frozenset({"accept", "start", "resolve", "return", "suspend", "resume"})
@@ -44,9 +45,9 @@ def _permits(actor: Actor, department: str | None, grid_code: str | None, action
 
 def may(actor: Actor, s: OrderState, action: str) -> None:
     if not sees(actor, s):
-        raise NotFound(f"No work order {s.public_id}.")
+        raise NotFound(Msg("No work order {public_id}.", public_id=s.public_id))
     if not _permits(actor, s.department, s.grid_code, action):
-        raise Forbidden(f"Your role may not {action} this order.")
+        raise Forbidden(Msg("Your role may not {action} this order.", action=action))
 
 
 def permitted(actor: Actor, department: str | None, grid_code: str | None, actions) -> list[str]:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from twonets.city.tables import area
 from twonets.core.errors import InvalidInput
+from twonets.core.i18n import Msg
 
 LEVELS = ("district", "street", "community", "grid")
 GEOJSON_MEDIA_TYPE = "application/geo+json"
@@ -82,8 +83,8 @@ def locate(session: Session, lon: float, lat: float) -> Place | None:
 def place_of_grid(session: Session, grid_code: str) -> Place:
     place = grid_index(session).by_code.get(grid_code)
     if place is None:
-        raise InvalidInput(f"Unknown grid {grid_code!r}. See GET /api/v1/grids.",
-                           errors=[{"field": "grid_code", "message": "unknown grid"}])
+        raise InvalidInput(Msg("Unknown grid {grid_code!r}. See GET /api/v1/grids.", grid_code=grid_code),
+                           errors=[{"field": "grid_code", "message": Msg("unknown grid")}])
     return place
 
 
@@ -112,7 +113,7 @@ def area_km2(geom) -> float:
 def area_row(code: str, level: str, name_zh: str, name_en: str, geom, *, parent: str | None = None,
              street: str | None = None, community: str | None = None) -> dict[str, Any]:
     if level not in LEVELS:
-        raise InvalidInput(f"level must be one of {', '.join(LEVELS)}")
+        raise InvalidInput(Msg("level must be one of {levels}", levels=', '.join(LEVELS)))
     c = geom.centroid
     return dict(code=code, level=level, parent_code=parent, street_code=street, community_code=community,
                 name_zh=name_zh, name_en=name_en, geometry=rfc7946_geometry(geom), center_lon=c.x, center_lat=c.y,
@@ -136,8 +137,8 @@ def replace_areas(session: Session, rows: list[dict[str, Any]]) -> int:
 
 def feature_collection(session: Session, level: str, parent: str | None = None) -> dict[str, Any]:
     if level not in LEVELS:
-        raise InvalidInput(f"level must be one of {', '.join(LEVELS)}",
-                           errors=[{"field": "level", "message": "invalid choice"}])
+        raise InvalidInput(Msg("level must be one of {levels}", levels=', '.join(LEVELS)),
+                           errors=[{"field": "level", "message": Msg("invalid choice")}])
     q = select(area).where(area.c.level == level)
     if parent:
         q = q.where(area.c.parent_code == parent)
@@ -159,17 +160,17 @@ def feature_collection(session: Session, level: str, parent: str | None = None) 
 def import_geojson(session: Session, collection: dict[str, Any]) -> int:
     """Replace the spatial hierarchy from a GeoJSON FeatureCollection (properties as exported)."""
     if collection.get("type") != "FeatureCollection" or not isinstance(collection.get("features"), list):
-        raise InvalidInput("Expected a GeoJSON FeatureCollection.")
+        raise InvalidInput(Msg("Expected a GeoJSON FeatureCollection."))
     rows = []
     for i, f in enumerate(collection["features"]):
         p = f.get("properties") or {}
         try:
             geom = shape(f["geometry"])
         except Exception as exc:
-            raise InvalidInput(f"feature {i}: invalid geometry ({exc})",
+            raise InvalidInput(Msg("feature {i}: invalid geometry ({exc})", i=i, exc=exc),
                                errors=[{"field": f"features.{i}.geometry", "message": str(exc)}]) from None
         if not geom.is_valid:
-            raise InvalidInput(f"feature {i}: geometry is not valid ({shapely.is_valid_reason(geom)})")
+            raise InvalidInput(Msg("feature {i}: geometry is not valid ({reason})", i=i, reason=shapely.is_valid_reason(geom)))
         rows.append(area_row(p.get("code") or f.get("id"), p.get("level"), p.get("name_zh", ""), p.get("name_en", ""),
                              geom, parent=p.get("parent"), street=p.get("street"), community=p.get("community")))
     return replace_areas(session, rows)

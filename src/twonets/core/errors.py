@@ -1,15 +1,21 @@
-"""Domain errors. Adapters map them to HTTP problem details (api) or exit codes (cli)."""
+"""Domain errors. Adapters map them to HTTP problem details (api) or exit codes (cli).
+
+An error's `detail` (and its `title`, and each `errors[].message`) is a `Msg`: the message id
+and its parameters, read as English text, said in the reader's language by the adapter
+(`twonets.core.i18n.translate`)."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from twonets.core.i18n import Msg
 
 
 class DomainError(Exception):
     """Base of every error a person can act on. `status` is the HTTP status it maps to."""
 
     status = 400
-    title = "Bad request"
+    title: str = Msg("Bad request")
 
     def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None, **extra: Any):
         super().__init__(detail)
@@ -20,26 +26,27 @@ class DomainError(Exception):
 
 class InvalidInput(DomainError):
     status = 422
-    title = "Invalid input"
+    title = Msg("Invalid input")
 
 
 class NotFound(DomainError):
     status = 404
-    title = "Not found"
+    title = Msg("Not found")
 
 
 class Conflict(DomainError):
     status = 409
-    title = "Conflict"
+    title = Msg("Conflict")
 
 
 class IllegalTransition(Conflict):
-    title = "Illegal transition"
+    title = Msg("Illegal transition")
 
     def __init__(self, state: str, action: str, allowed: list[str]):
-        allowed_txt = ", ".join(allowed) if allowed else "none (the order is final)"
+        allowed_txt = ", ".join(allowed) if allowed else Msg("none (the order is final)")
         super().__init__(
-            f"Cannot {action} an order that is {state}. Allowed now: {allowed_txt}.",
+            Msg("Cannot {action} an order that is {state}. Allowed now: {allowed}.", action=action, state=state,
+                allowed=allowed_txt),
             allowed=allowed,
             state=state,
             action=action,
@@ -48,9 +55,9 @@ class IllegalTransition(Conflict):
 
 class Forbidden(DomainError):
     status = 403
-    title = "Forbidden"
+    title = Msg("Forbidden")
 
 
 class Unauthorized(DomainError):
     status = 401
-    title = "Unauthorized"
+    title = Msg("Unauthorized")

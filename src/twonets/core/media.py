@@ -14,6 +14,7 @@ from pathlib import Path
 from twonets.core import calendar
 from twonets.core.config import settings
 from twonets.core.errors import InvalidInput
+from twonets.core.i18n import Msg
 
 MAX_BYTES = 5 * 1024 * 1024
 # The image types a reporter's photo may have, by the file's first bytes (not its claimed type).
@@ -43,12 +44,12 @@ def save(data: bytes, folder: str) -> str:
     if not _SEGMENT.match(folder):
         raise ValueError(f"bad media folder {folder!r}")
     if len(data) > MAX_BYTES:
-        raise InvalidInput(f"A photo may have at most {MAX_BYTES // (1024 * 1024)} MB.",
-                           errors=[{"field": "media", "message": "too large"}])
+        raise InvalidInput(Msg("A photo may have at most {mb} MB.", mb=MAX_BYTES // (1024 * 1024)),
+                           errors=[{"field": "media", "message": Msg("too large")}])
     suffix = next((s for sig, s in _SIGNATURES if data.startswith(sig)), None)
     if suffix is None or (suffix == ".webp" and data[8:12] != b"WEBP"):
-        raise InvalidInput("A photo must be a JPEG, PNG, GIF or WebP image.",
-                           errors=[{"field": "media", "message": "not an image"}])
+        raise InvalidInput(Msg("A photo must be a JPEG, PNG, GIF or WebP image."),
+                           errors=[{"field": "media", "message": Msg("not an image")}])
     day = calendar.local_date(calendar.utcnow()).strftime("%Y/%m/%d")
     key = f"{folder}/{day}/{secrets.token_hex(12)}{suffix}"
     path = root().joinpath(*key.split("/"))

@@ -28,6 +28,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel
 
 from twonets.core.errors import InvalidInput
+from twonets.core.i18n import Msg
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -47,7 +48,7 @@ class Page(BaseModel, Generic[T]):
 
 
 def invalid(message: str = "invalid") -> InvalidInput:
-    return InvalidInput("The cursor is not valid; use the `next` value of the previous page.",
+    return InvalidInput(Msg("The cursor is not valid; use the `next` value of the previous page."),
                         errors=[{"field": "cursor", "message": message}])
 
 
@@ -95,7 +96,7 @@ def decode_time(cursor: str | None, kind: str) -> datetime | None:
 
 def check_limit(limit: int, most: int = 500) -> None:
     if not isinstance(limit, int) or not 1 <= limit <= most:
-        raise InvalidInput(f"limit must be between 1 and {most}", errors=[{"field": "limit", "message": "out of range"}])
+        raise InvalidInput(Msg("limit must be between 1 and {most}", most=most), errors=[{"field": "limit", "message": Msg("out of range")}])
 
 
 def next_cursor(rows: Sequence[R], limit: int, kind: str, key: Callable[[R], int | str | datetime]) -> str | None:

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from twonets.core.actor import Actor
 from twonets.core.calendar import utcnow
 from twonets.core.errors import Forbidden, InvalidInput, NotFound
+from twonets.core.i18n import Msg
 from twonets.data import audit, catalogue
 from twonets.data.fastpath import Raw
 from twonets.data.masking import mask
@@ -161,23 +162,23 @@ def read_records(
     """
     at = at or utcnow()
     if not actor.has(*ACCESS_ROLES) or not actor.department:
-        raise Forbidden("only department staff read shared data, on behalf of their department")
+        raise Forbidden(Msg("only department staff read shared data, on behalf of their department"))
     purpose = check_purpose(purpose)
     subject_ids = [str(s) for s in (subject_ids or [])]
     filters = {str(k): v for k, v in (filters or {}).items()}
     if not subject_ids and not filters:
         raise InvalidInput(
-            "name the subjects or filter the records: whole-dataset reads are not offered",
-            errors=[{"field": "subject_ids", "message": "subject_ids or filters required"}],
+            Msg("name the subjects or filter the records: whole-dataset reads are not offered"),
+            errors=[{"field": "subject_ids", "message": Msg("subject_ids or filters required")}],
         )
     if len(subject_ids) > MAX_SUBJECTS:
-        raise InvalidInput(f"at most {MAX_SUBJECTS} subjects per read", errors=[{"field": "subject_ids", "message": "too many"}])
+        raise InvalidInput(Msg("at most {most} subjects per read", most=MAX_SUBJECTS), errors=[{"field": "subject_ids", "message": Msg("too many")}])
     limit = max(1, min(int(limit), MAX_RECORDS))
 
     conn = session.connection()  # the hot path runs on the unit of work's connection directly
     rows = conn.execute(_DATASET_AND_GRANTS, {"code": dataset, "department": actor.department, "now": at}).all()
     if not rows:
-        raise NotFound(f"no dataset {dataset!r} in the catalogue")
+        raise NotFound(Msg("no dataset {dataset!r} in the catalogue", dataset=dataset))
     ds = catalogue.dataset_from_row(session, rows[0])
     grants = [(r.grant_id, list(r.grant_fields), bool(r.grant_unmasked)) for r in rows if r.grant_id is not None]
     purposes = {r.grant_id: r.grant_purpose for r in rows if r.grant_id is not None}
@@ -187,14 +188,14 @@ def read_records(
         unknown = [f for f in wanted if f not in fmap]
         if unknown:
             raise InvalidInput(
-                f"dataset {ds.code} has no field(s) {', '.join(unknown)}",
-                errors=[{"field": "fields", "message": f"unknown: {', '.join(unknown)}"}],
+                Msg("dataset {code} has no field(s) {unknown}", code=ds.code, unknown=', '.join(unknown)),
+                errors=[{"field": "fields", "message": Msg("unknown: {unknown}", unknown=', '.join(unknown))}],
             )
     bad_filters = [f for f in filters if f not in fmap]
     if bad_filters:
         raise InvalidInput(
-            f"dataset {ds.code} has no field(s) {', '.join(bad_filters)}",
-            errors=[{"field": "filters", "message": f"unknown: {', '.join(bad_filters)}"}],
+            Msg("dataset {code} has no field(s) {bad_filters}", code=ds.code, bad_filters=', '.join(bad_filters)),
+            errors=[{"field": "filters", "message": Msg("unknown: {bad_filters}", bad_filters=', '.join(bad_filters))}],
         )
 
     grant_ids: list[str] = []
@@ -203,7 +204,7 @@ def read_records(
         may_unmask = True
     else:
         if not grants:
-            raise Forbidden(f"your department holds no active grant on {ds.code}; request it first")
+            raise Forbidden(Msg("your department holds no active grant on {code}; request it first", code=ds.code))
         grants = [g for g in grants if purpose_matches(purpose, purposes[g[0]])] or _refuse_purpose(
             conn, actor, ds.code, purpose, matter, purposes, at)
         allowed = set().union(*(set(g[1]) for g in grants))
@@ -215,9 +216,9 @@ def read_records(
         wanted = [f.name for f in ds.fields if f.name in allowed]
     outside = [f for f in list(wanted) + list(filters) if f not in allowed]
     if outside:
-        raise Forbidden(f"your grant on {ds.code} does not cover field(s) {', '.join(sorted(set(outside)))}")
+        raise Forbidden(Msg("your grant on {code} does not cover field(s) {fields}", code=ds.code, fields=', '.join(sorted(set(outside)))))
     if unmasked and not may_unmask:
-        raise Forbidden(f"your grant on {ds.code} does not allow unmasked reads")
+        raise Forbidden(Msg("your grant on {code} does not allow unmasked reads", code=ds.code))
 
     source = source_of(ds.code)
     if source is None:
@@ -291,9 +292,8 @@ def _refuse_purpose(conn, actor: Actor, dataset: str, purpose: str, matter: str 
     }, at=at)
     shown = "; ".join(f"“{p[:200]}”" for p in granted)
     raise PurposeMismatch(
-        f"the purpose “{purpose[:200]}” is not one your department's grant on {dataset} was given for; "
-        f"state the granted purpose ({shown}) or its legal basis, or request a grant for this purpose",
-        errors=[{"field": "purpose", "message": "not a granted purpose"}],
+        Msg("the purpose “{purpose}” is not one your department's grant on {dataset} was given for; state the granted purpose ({shown}) or its legal basis, or request a grant for this purpose", purpose=purpose[:200], dataset=dataset, shown=shown),
+        errors=[{"field": "purpose", "message": Msg("not a granted purpose")}],
     )
 
 
@@ -306,7 +306,7 @@ def my_accesses(
     """Every access to the citizen's records: when, which department, purpose, matter, fields."""
     subject = subject_id
     if subject is None:
-        raise Forbidden("your account is not linked to a person; there is no data of yours to show")
+        raise Forbidden(Msg("your account is not linked to a person; there is no data of yours to show"))
     stmt = (
         select(data_access, data_dataset.c.name_zh, data_dataset.c.name_en)
         .join(data_dataset, data_dataset.c.code == data_access.c.dataset_code, isouter=True)

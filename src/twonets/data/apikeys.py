@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from twonets.core.actor import Actor
 from twonets.core.calendar import utcnow
 from twonets.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from twonets.core.i18n import Msg
 from twonets.core.ids import next_id
 from twonets.data import audit
 from twonets.data.models import _iso
@@ -61,12 +62,12 @@ def create_api_key(
 ) -> tuple[ApiKey, str]:
     """A new key; the raw secret is returned once and never stored (only its SHA-256)."""
     if not actor.has("administrator", "system"):
-        raise Forbidden("only administrators issue API keys")
+        raise Forbidden(Msg("only administrators issue API keys"))
     if kind not in API_KEY_ROLES:
-        raise InvalidInput(f"kind is one of {', '.join(API_KEY_ROLES)}", errors=[{"field": "kind", "message": "unknown"}])
+        raise InvalidInput(Msg("kind is one of {api_key_roles}", api_key_roles=', '.join(API_KEY_ROLES)), errors=[{"field": "kind", "message": Msg("unknown")}])
     name = (name or "").strip()
     if not name:
-        raise InvalidInput("name the client or device", errors=[{"field": "name", "message": "required"}])
+        raise InvalidInput(Msg("name the client or device"), errors=[{"field": "name", "message": Msg("required")}])
     at = at or utcnow()
     prefix = secrets.token_hex(4)
     raw = f"tnk_{prefix}_{secrets.token_urlsafe(32)}"
@@ -90,13 +91,13 @@ def create_api_key(
 def get_api_key(session: Session, key_id: str) -> ApiKey:
     row = session.execute(select(data_api_key).where(data_api_key.c.public_id == key_id)).first()
     if row is None:
-        raise NotFound(f"no API key {key_id}")
+        raise NotFound(Msg("no API key {key_id}", key_id=key_id))
     return _api_key(row)
 
 
 def list_api_keys(session: Session, actor: Actor, *, limit: int = 50, cursor: str | None = None) -> tuple[list[ApiKey], str | None]:
     if not actor.has("administrator", "system"):
-        raise Forbidden("only administrators list API keys")
+        raise Forbidden(Msg("only administrators list API keys"))
     stmt = select(data_api_key).order_by(data_api_key.c.public_id).limit(limit + 1)
     if cursor:
         stmt = stmt.where(data_api_key.c.public_id > cursor)
@@ -107,11 +108,11 @@ def list_api_keys(session: Session, actor: Actor, *, limit: int = 50, cursor: st
 
 def revoke_api_key(session: Session, actor: Actor, key_id: str, at: datetime | None = None) -> ApiKey:
     if not actor.has("administrator", "system"):
-        raise Forbidden("only administrators revoke API keys")
+        raise Forbidden(Msg("only administrators revoke API keys"))
     at = at or utcnow()
     key = get_api_key(session, key_id)
     if key.revoked_at is not None:
-        raise Conflict(f"API key {key_id} is already revoked")
+        raise Conflict(Msg("API key {key_id} is already revoked", key_id=key_id))
     session.execute(update(data_api_key).where(data_api_key.c.public_id == key_id).values(revoked_at=at))
     audit.append(session, "admin", actor, "api_key.revoke", key_id, {}, at=at)
     return get_api_key(session, key_id)
@@ -125,12 +126,12 @@ def authenticate_api_key(session: Session, raw: str, *, kind: str | None = None,
     now = now or utcnow()
     parts = (raw or "").split("_")
     if len(parts) < 3 or parts[0] != "tnk":
-        raise Unauthorized("the API key is not valid")
+        raise Unauthorized(Msg("the API key is not valid"))
     row = session.execute(select(data_api_key).where(data_api_key.c.prefix == parts[1])).first()
     if row is None or not hmac.compare_digest(row.key_hash, _sha(raw)) or row.revoked_at is not None:
-        raise Unauthorized("the API key is not valid")
+        raise Unauthorized(Msg("the API key is not valid"))
     if kind is not None and row.kind != kind:
-        raise Forbidden(f"this API key is for {row.kind}, not {kind}")
+        raise Forbidden(Msg("this API key is for {kind}, not {kind2}", kind=row.kind, kind2=kind))
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
         session.execute(update(data_api_key).where(data_api_key.c.id == row.id).values(last_used_at=now))
     return Actor(id=f"key:{row.public_id}", roles=frozenset({API_KEY_ROLES[row.kind]}))

@@ -48,6 +48,7 @@ from twonets.core.actor import Actor
 from twonets.core.calendar import utcnow
 from twonets.core.config import settings
 from twonets.core.errors import Conflict, InvalidInput
+from twonets.core.i18n import Msg
 from twonets.core.logging import get_logger
 from twonets.data import audit_anchor
 from twonets.data.audit_hash import GENESIS, canonical_data, checkpoint_message, entry_hash, ts  # noqa: F401  (part of the audit API)
@@ -145,7 +146,7 @@ def append(
     kind: access | decision | admin | auth. `data` must not hold personal data in clear.
     """
     if kind not in KINDS:
-        raise InvalidInput(f"unknown audit kind {kind!r}; use one of {', '.join(KINDS)}")
+        raise InvalidInput(Msg("unknown audit kind {kind!r}; use one of {kinds}", kind=kind, kinds=', '.join(KINDS)))
     at = at or utcnow()
     raw = Raw(session)
     try:
@@ -197,28 +198,28 @@ def _check_segment(session: Session | Connection, key: SystemKey, seq: int, dige
     after, prev = 0, GENESIS
     if prev_cp is not None:
         if not _signed(key, prev_cp.key_id, prev_cp.signature, int(prev_cp.seq), prev_cp.hash):
-            raise Conflict(f"the checkpoint of entry {prev_cp.seq} is not validly signed: run `twonets audit verify`")
+            raise Conflict(Msg("the checkpoint of entry {seq} is not validly signed: run `twonets audit verify`", seq=prev_cp.seq))
         after, prev = int(prev_cp.seq), prev_cp.hash
     if every > 0 and (seq - 1) // every > after // every:
         missing = (after // every + 1) * every
-        raise Conflict(f"the checkpoint of entry {missing} is missing: run `twonets audit verify`")
+        raise Conflict(Msg("the checkpoint of entry {missing} is missing: run `twonets audit verify`", missing=missing))
     expected = after + 1
     first = True
     for e in session.execute(_SEGMENT, {"after": after - 1 if after else 0, "upto": seq}):
         if first and after:  # the checkpointed entry itself
             first = False
             if e.seq != after or e.hash != prev:
-                raise Conflict(f"entry {after} differs from the one its checkpoint signed")
+                raise Conflict(Msg("entry {after} differs from the one its checkpoint signed", after=after))
             continue
         first = False
         if e.seq != expected or e.prev_hash != prev or entry_hash(
             prev, e.seq, e.at, e.kind, e.actor, e.action, e.subject, e.data
         ) != e.hash:
-            raise Conflict(f"entry {expected} is missing or altered: run `twonets audit verify`")
+            raise Conflict(Msg("entry {expected} is missing or altered: run `twonets audit verify`", expected=expected))
         prev = e.hash
         expected += 1
     if expected != seq + 1 or prev != digest:
-        raise Conflict(f"entry {seq} is missing or altered: run `twonets audit verify`")
+        raise Conflict(Msg("entry {seq} is missing or altered: run `twonets audit verify`", seq=seq))
 
 
 def _sign(session: Session | Connection, seq: int, digest: str, at: datetime, key: SystemKey | None = None) -> dict[str, Any]:
@@ -244,7 +245,7 @@ def checkpoint(session: Session) -> dict[str, Any] | None:
         return None
     digest = session.execute(_PREV_HASH, {"seq": seq}).scalar()
     if digest is None:
-        raise InvalidInput(f"the head entry {seq} is missing: run `twonets audit verify`")
+        raise InvalidInput(Msg("the head entry {seq} is missing: run `twonets audit verify`", seq=seq))
     return _sign(session, int(seq), digest, utcnow())
 
 

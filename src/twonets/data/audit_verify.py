@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from twonets.core.config import settings
 from twonets.core.errors import InvalidInput
+from twonets.core.i18n import Msg
 from twonets.data import audit_anchor
 from twonets.data.audit_hash import GENESIS, entry_hash
 from twonets.data.audit_hash import signed as _signed
@@ -55,8 +56,8 @@ def parse_head(raw: str) -> tuple[int, str]:
     """`SEQ:HASH` as printed by `twonets audit head`."""
     seq, _, digest = (raw or "").strip().partition(":")
     if not seq.isdigit() or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
-        raise InvalidInput(f"a published head reads SEQ:HASH (64 hex digits), not {raw!r}",
-                           errors=[{"field": "head", "message": "malformed"}])
+        raise InvalidInput(Msg("a published head reads SEQ:HASH (64 hex digits), not {raw!r}", raw=raw),
+                           errors=[{"field": "head", "message": Msg("malformed")}])
     return int(seq), digest
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from twonets.core.actor import Actor
 from twonets.core.errors import Forbidden
+from twonets.core.i18n import Msg
 from twonets.data.audit import Entry
 from twonets.data.tables import audit_entry, data_dataset
 
@@ -29,7 +30,7 @@ def entries_for(
     stmt = select(audit_entry).order_by(audit_entry.c.seq.desc()).limit(limit)
     if not actor.has("administrator", "system"):
         if not actor.has("data_officer") or not actor.department:
-            raise Forbidden("the audit log is read by administrators, and by data officers for their department's data")
+            raise Forbidden(Msg("the audit log is read by administrators, and by data officers for their department's data"))
         if kind not in (None, "access"):
             return []
         owned = select(data_dataset.c.code).where(data_dataset.c.owner_department == actor.department)

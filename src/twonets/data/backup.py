@@ -40,6 +40,7 @@ from sqlalchemy.engine import make_url
 
 from twonets.core.calendar import utcnow
 from twonets.core.errors import Conflict, InvalidInput
+from twonets.core.i18n import Msg
 from twonets.data.audit_anchor import ANCHOR_FILE
 
 FORMAT = 1
@@ -59,10 +60,10 @@ def target_of(url: str) -> Target:
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         if not u.database or u.database == ":memory:":
-            raise InvalidInput("an in-memory SQLite database cannot be backed up")
+            raise InvalidInput(Msg("an in-memory SQLite database cannot be backed up"))
         return Target("sqlite", path=Path(u.database).resolve())
     if u.get_backend_name() != "postgresql":
-        raise InvalidInput(f"backup supports SQLite and PostgreSQL, not {u.get_backend_name()}")
+        raise InvalidInput(Msg("backup supports SQLite and PostgreSQL, not {backend}", backend=u.get_backend_name()))
     schema = None
     options = u.query.get("options") or ()
     for opt in (options,) if isinstance(options, str) else options:
@@ -76,7 +77,7 @@ def target_of(url: str) -> Target:
 def _tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
-        raise Conflict(f"{name} is not installed: `apt-get install postgresql-client` (or `make install`)")
+        raise Conflict(Msg("{name} is not installed: `apt-get install postgresql-client` (or `make install`)", name=name))
     return path
 
 
@@ -125,7 +126,7 @@ def backup(url: str, key_dir: str | os.PathLike, file: str | os.PathLike) -> dic
         anchor_copy = anchor.read_bytes() if anchor.exists() else None  # before the database (see above)
         if target.dialect == "sqlite":
             if not target.path.exists():
-                raise InvalidInput(f"no database at {target.path}")
+                raise InvalidInput(Msg("no database at {path}", path=target.path))
             dump, member = Path(tmp) / SQLITE_MEMBER, SQLITE_MEMBER
             src, dst = sqlite3.connect(target.path), sqlite3.connect(dump)
             try:
@@ -160,7 +161,7 @@ def backup(url: str, key_dir: str | os.PathLike, file: str | os.PathLike) -> dic
 def _run(cmd: list[str], what: str) -> None:
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
-        raise Conflict(f"{what} failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}")
+        raise Conflict(Msg("{what} failed: {reason}", what=what, reason=done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode))
 
 
 def _members(tar: tarfile.TarFile) -> dict[str, tarfile.TarInfo]:
@@ -168,10 +169,10 @@ def _members(tar: tarfile.TarFile) -> dict[str, tarfile.TarInfo]:
     for m in tar.getmembers():
         name = m.name
         if not m.isfile() or name.startswith("/") or ".." in Path(name).parts:
-            raise InvalidInput(f"unexpected member {name!r} in the archive: not a twonets backup")
+            raise InvalidInput(Msg("unexpected member {name!r} in the archive: not a twonets backup", name=name))
         out[name] = m
     if "manifest.json" not in out:
-        raise InvalidInput("no manifest.json in the archive: not a twonets backup")
+        raise InvalidInput(Msg("no manifest.json in the archive: not a twonets backup"))
     return out
 
 
@@ -197,23 +198,22 @@ def restore(file: str | os.PathLike, url: str, key_dir: str | os.PathLike, *, fo
     try:
         tar = tarfile.open(file, mode="r:gz")
     except (OSError, tarfile.TarError) as exc:
-        raise InvalidInput(f"{file} is not a readable backup archive: {exc}")
+        raise InvalidInput(Msg("{file} is not a readable backup archive: {exc}", file=file, exc=exc))
     with tar:
         members = _members(tar)
         manifest = json.loads(tar.extractfile(members["manifest.json"]).read())
         if manifest.get("format") != FORMAT or manifest.get("dialect") != target.dialect:
             raise InvalidInput(
-                f"the archive holds a {manifest.get('dialect')} database (format {manifest.get('format')}); "
-                f"the target is {target.dialect}"
+                Msg("the archive holds a {archive} database (format {format}); the target is {dialect}", archive=manifest.get('dialect'), format=manifest.get('format'), dialect=target.dialect)
             )
         member = manifest["database"]
         if member not in members:
-            raise InvalidInput(f"the archive lacks {member}")
+            raise InvalidInput(Msg("the archive lacks {member}", member=member))
         if not force:
             if _database_holds_data(target, url):
-                raise Conflict("the target database already exists: restore into an empty one, or pass --force")
+                raise Conflict(Msg("the target database already exists: restore into an empty one, or pass --force"))
             if _key_files(key_dir):
-                raise Conflict(f"the key directory {key_dir} is not empty: use an empty one, or pass --force")
+                raise Conflict(Msg("the key directory {key_dir} is not empty: use an empty one, or pass --force", key_dir=key_dir))
         with tempfile.TemporaryDirectory(prefix="twonets-restore-") as tmp:
             dump = Path(tmp) / member
             with open(dump, "wb") as out:

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from twonets.core.actor import SYSTEM
 from twonets.core.db import default_engine, make_engine, unit_of_work
 from twonets.core.errors import DomainError
+from twonets.core.i18n import current, tr, translate
 
 audit_app = typer.Typer(help="The tamper-evident audit chain.", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts and API keys.", no_args_is_help=True)
@@ -46,16 +47,20 @@ def require_keys(engine) -> None:
     try:
         check(engine)
     except KeysMissing as exc:
-        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        console.print("[red]" + tr("error") + f":[/red] {translate(str(exc), current())}", soft_wrap=True)
         raise typer.Exit(2)
 
 
 def _fail(exc: DomainError, as_json: bool) -> None:
+    """A domain error in the CLI's language (`--lang`, TWONETS_LANG): one line, then the fields; exit 2."""
+    locale = current()
+    errors = [{**e, "message": translate(e.get("message"), locale)} for e in exc.errors]
     if as_json:
-        typer.echo(json.dumps({"ok": False, "status": exc.status, "detail": exc.detail, "errors": exc.errors}, ensure_ascii=False))
+        typer.echo(json.dumps({"ok": False, "status": exc.status, "detail": translate(exc.detail, locale), "errors": errors},
+                              ensure_ascii=False))
     else:
-        console.print(f"[red]{exc.title}:[/red] {exc.detail}")
-        for e in exc.errors:
+        console.print(f"[red]{translate(exc.title, locale)}:[/red] {translate(exc.detail, locale)}")
+        for e in errors:
             console.print(f"  {e.get('field')}: {e.get('message')}")
     raise typer.Exit(2)
 
@@ -86,7 +91,7 @@ def audit_verify(
         total = session.execute(select(func.count()).select_from(audit_entry)).scalar_one()
         show = not as_json and sys.stderr.isatty()
         with Progress(
-            TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            TextColumn(tr("verifying")), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
             console=console, disable=not show, transient=True,
         ) as progress:
             task = progress.add_task("verify", total=total)
@@ -96,14 +101,14 @@ def audit_verify(
     if as_json:
         typer.echo(json.dumps(result.as_dict(), ensure_ascii=False))
     elif result.ok:
-        out.print(
-            f"[green]audit chain intact[/green]: {result.entries} entries, {result.checkpoints} checkpoints "
-            f"({result.anchored} anchored), {result.unsigned} entries after the last checkpoint, {result.seconds:.2f} s"
-        )
+        out.print("[green]" + tr("audit chain intact") + "[/green]: " + tr(
+            "{entries} entries, {checkpoints} checkpoints ({anchored} anchored), {unsigned} entries after the last "
+            "checkpoint, {seconds} s", entries=result.entries, checkpoints=result.checkpoints, anchored=result.anchored,
+            unsigned=result.unsigned, seconds=f"{result.seconds:.2f}"))
     else:
-        out.print(f"[red]audit chain broken at entry {result.first_broken}[/red]: {result.reason}")
+        out.print("[red]" + tr("audit chain broken at entry {seq}", seq=result.first_broken) + f"[/red]: {result.reason}")
         for p in result.problems[1:10]:
-            out.print(f"  also: {p['reason']}")
+            out.print("  " + tr("also: {reason}", reason=p["reason"]))
     raise typer.Exit(0 if result.ok else 1)
 
 
@@ -127,9 +132,9 @@ def audit_checkpoint(
     if as_json:
         typer.echo(json.dumps(cp))
     elif cp is None:
-        console.print("the audit log is empty: nothing to sign")
+        console.print(tr("the audit log is empty: nothing to sign"))
     else:
-        console.print(f"signed entry {cp['seq']} ({cp['hash'][:16]}…) with key {cp['key_id']}")
+        console.print(tr("signed entry {seq} ({hash}…) with key {key_id}", seq=cp["seq"], hash=cp["hash"][:16], key_id=cp["key_id"]))
 
 
 @audit_app.command("head")
@@ -146,7 +151,7 @@ def audit_head(
     if as_json:
         typer.echo(json.dumps(h))
     elif h is None:
-        console.print("the audit log is empty")
+        console.print(tr("the audit log is empty"))
     else:
         typer.echo(h["head"])
 
@@ -169,7 +174,7 @@ def users_create(
     from twonets.data import identity
 
     if password is None and sys.stdin.isatty():
-        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+        password = typer.prompt(tr("password"), hide_input=True, confirmation_prompt=True)
     try:
         with unit_of_work(_engine(database_url)) as session:
             user = identity.create_user(
@@ -181,7 +186,7 @@ def users_create(
     if as_json:
         typer.echo(json.dumps(user.as_dict(), ensure_ascii=False))
     else:
-        console.print(f"created {user.id} ({user.username}): {', '.join(user.roles)}")
+        console.print(tr("created {id} ({username}): {roles}", id=user.id, username=user.username, roles=", ".join(user.roles)))
 
 
 @users_app.command("api-key")
@@ -219,12 +224,12 @@ def catalogue_sync(
         with unit_of_work(_engine(database_url)) as session:
             counts = catalogue.sync_definitions(session)
     except catalogue.DefinitionError as exc:
-        console.print(f"[red]bad definition[/red]: {exc}")
+        console.print("[red]" + tr("bad definition") + f"[/red]: {exc}")
         raise typer.Exit(2)
     if as_json:
         typer.echo(json.dumps(counts))
     else:
-        console.print(f"catalogue: {counts['created']} created, {counts['updated']} updated, {counts['total']} defined")
+        console.print(tr("catalogue: {created} created, {updated} updated, {total} defined", **counts))
 
 
 # --- backup and restore (mounted at the top level: `twonets backup FILE`) -------------------
@@ -247,8 +252,9 @@ def backup_command(
     if as_json:
         typer.echo(json.dumps({"file": file, **manifest}))
     else:
-        console.print(f"backed up {manifest['dialect']} database (audit head {manifest['audit_head_seq']}) "
-                      f"and keys ({manifest['system_key_id']}) to {file}; it holds private keys: keep it safe")
+        console.print(tr("backed up {dialect} database (audit head {seq}) and keys ({key_id}) to {file}; it holds private "
+                         "keys: keep it safe", dialect=manifest["dialect"], seq=manifest["audit_head_seq"],
+                         key_id=manifest["system_key_id"], file=file))
 
 
 def restore_command(
@@ -276,7 +282,9 @@ def restore_command(
     if as_json:
         typer.echo(json.dumps({"restored": manifest, "audit": result.as_dict()}))
     elif result.ok:
-        console.print(f"restored {file} (taken {manifest['created_at']}); audit chain intact: {result.entries} entries")
+        console.print(tr("restored {file} (taken {taken}); audit chain intact: {entries} entries", file=file,
+                         taken=manifest["created_at"], entries=result.entries))
     else:
-        console.print(f"[red]restored {file}, but the audit chain is broken at entry {result.first_broken}[/red]: {result.reason}")
+        console.print("[red]" + tr("restored {file}, but the audit chain is broken at entry {seq}", file=file,
+                                   seq=result.first_broken) + f"[/red]: {result.reason}")
     raise typer.Exit(0 if result.ok else 1)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from twonets.core.actor import Actor
 from twonets.core.calendar import utcnow
 from twonets.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from twonets.core.i18n import Msg
 from twonets.data import audit, sources
 from twonets.data.models import DataField, Dataset, DatasetPatch, DatasetSpec
 from twonets.data.tables import data_dataset, data_field
@@ -82,7 +83,7 @@ def load(session: Session, code: str) -> Dataset:
     """A dataset by code, whoever asks (service-internal; callers check visibility)."""
     row = session.execute(_BY_CODE, {"code": code}).first()
     if row is None:
-        raise NotFound(f"no dataset {code!r} in the catalogue")
+        raise NotFound(Msg("no dataset {code!r} in the catalogue", code=code))
     return dataset_from_row(session, row)
 
 
@@ -108,7 +109,7 @@ def get(session: Session, actor: Actor | None, code: str) -> Dataset:
     """A catalogue entry as `actor` may see it: staff see every entry, others only open data."""
     ds = load(session, code)
     if not ds.open_data and not is_staff(actor):
-        raise NotFound(f"no dataset {code!r} in the catalogue")
+        raise NotFound(Msg("no dataset {code!r} in the catalogue", code=code))
     return _fresh(session, ds)
 
 
@@ -186,10 +187,10 @@ def _insert_fields(session: Session, dataset_id: int, fields) -> None:
 
 def create(session: Session, actor: Actor, spec: DatasetSpec, *, at: datetime | None = None) -> Dataset:
     if not can_manage(actor, spec.owner_department):
-        raise Forbidden("only administrators and the owner department's data officers add catalogue entries")
+        raise Forbidden(Msg("only administrators and the owner department's data officers add catalogue entries"))
     at = at or utcnow()
     if session.execute(select(data_dataset.c.id).where(data_dataset.c.code == spec.code)).first() is not None:
-        raise Conflict(f"dataset {spec.code!r} already exists")
+        raise Conflict(Msg("dataset {code!r} already exists", code=spec.code))
     dataset_id = session.execute(
         insert(data_dataset)
         .values(
@@ -217,20 +218,20 @@ def create(session: Session, actor: Actor, spec: DatasetSpec, *, at: datetime | 
 def update_entry(session: Session, actor: Actor, code: str, patch: DatasetPatch, *, at: datetime | None = None) -> Dataset:
     ds = get(session, actor, code)
     if not can_manage(actor, ds.owner_department):
-        raise Forbidden("only administrators and the owner department's data officers change this entry")
+        raise Forbidden(Msg("only administrators and the owner department's data officers change this entry"))
     at = at or utcnow()
     values = patch.model_dump(exclude_unset=True, exclude={"fields"})
     values = {k: v for k, v in values.items() if v is not None}
     sharing = values.get("sharing_class", ds.sharing_class)
     if values.get("open_data", ds.open_data) and sharing == "not_shared":
-        raise InvalidInput("an open dataset cannot be 'not_shared'", errors=[{"field": "open_data", "message": "conflicts with sharing_class"}])
+        raise InvalidInput(Msg("an open dataset cannot be 'not_shared'"), errors=[{"field": "open_data", "message": Msg("conflicts with sharing_class")}])
     values["updated_at"] = at
     session.execute(update(data_dataset).where(data_dataset.c.id == ds.id).values(**values))
     changed = sorted(k for k in values if k != "updated_at")
     if patch.fields is not None:
         names = [f.name for f in patch.fields]
         if len(set(names)) != len(names):
-            raise InvalidInput("duplicate field names", errors=[{"field": "fields", "message": "duplicate names"}])
+            raise InvalidInput(Msg("duplicate field names"), errors=[{"field": "fields", "message": Msg("duplicate names")}])
         session.execute(delete(data_field).where(data_field.c.dataset_id == ds.id))
         _insert_fields(session, ds.id, patch.fields)
         changed.append("fields")
@@ -241,7 +242,7 @@ def update_entry(session: Session, actor: Actor, code: str, patch: DatasetPatch,
 def mark_updated(session: Session, actor: Actor, code: str, at: datetime | None = None) -> Dataset:
     ds = load(session, code)
     if not can_write_records(actor, ds):
-        raise Forbidden("only the owner department records an update of its dataset")
+        raise Forbidden(Msg("only the owner department records an update of its dataset"))
     at = at or utcnow()
     session.execute(update(data_dataset).where(data_dataset.c.id == ds.id).values(last_updated_at=at))
     return load(session, code)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from twonets.core.actor import Actor
 from twonets.core.calendar import utcnow
 from twonets.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from twonets.core.i18n import Msg
 from twonets.data import audit, catalogue
 from twonets.data.models import _iso
 from twonets.data.tables import data_dataset, data_grant, data_share_request
@@ -91,7 +92,7 @@ def _involved(actor: Actor, owner: str, department: str) -> bool:
 def get_grant(session: Session, actor: Actor, grant_id: str) -> Grant:
     row = session.execute(_grant_stmt().where(_G.c.public_id == grant_id)).first()
     if row is None or not _involved(actor, row.owner_department, row.department):
-        raise NotFound(f"no grant {grant_id}")
+        raise NotFound(Msg("no grant {grant_id}", grant_id=grant_id))
     return _grant(row)
 
 
@@ -101,7 +102,7 @@ def list_grants(
     stmt = _grant_stmt().order_by(_G.c.public_id.desc()).limit(limit + 1)
     if not actor.has("administrator", "system"):
         if not catalogue.is_staff(actor) or not actor.department:
-            raise Forbidden("only department staff see grants")
+            raise Forbidden(Msg("only department staff see grants"))
         stmt = stmt.where(or_(_D.c.owner_department == actor.department, _G.c.department == actor.department))
     if active_only:
         now = utcnow()
@@ -139,7 +140,7 @@ def end_grants(session: Session, request_pk: int, request_id: str, reason: str, 
     done = session.execute(update(_R).where(_R.c.id == request_pk, _R.c.status == "approved").values(status="revoked"))
     if done.rowcount != 1:
         now = session.execute(select(_R.c.status).where(_R.c.id == request_pk)).scalar()
-        raise Conflict(f"request {request_id} is {now}, not approved", state=now)
+        raise Conflict(Msg("request {request_id} is {now}, not approved", request_id=request_id, now=now), state=now)
     live = (_G.c.request_id == request_pk, _G.c.revoked_at.is_(None))
     ended = list(session.execute(select(_G.c.public_id).where(*live).order_by(_G.c.public_id)).scalars())
     session.execute(update(_G).where(*live).values(revoked_at=at, revoked_reason=reason))
@@ -151,12 +152,12 @@ def revoke_grant(session: Session, actor: Actor, grant_id: str, *, reason: str, 
     at = at or utcnow()
     grant = get_grant(session, actor, grant_id)
     if not (actor.has("system") or (actor.has("data_officer") and actor.department == grant.owner_department)):
-        raise Forbidden("only the owner department's data officers revoke its grants")
+        raise Forbidden(Msg("only the owner department's data officers revoke its grants"))
     if grant.revoked_at is not None:
-        raise Conflict(f"grant {grant_id} is already revoked")
+        raise Conflict(Msg("grant {grant_id} is already revoked", grant_id=grant_id))
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput("a revocation states its reason", errors=[{"field": "reason", "message": "required"}])
+        raise InvalidInput(Msg("a revocation states its reason"), errors=[{"field": "reason", "message": Msg("required")}])
     request_pk = session.execute(select(_G.c.request_id).where(_G.c.public_id == grant_id)).scalar_one()
     ended = end_grants(session, request_pk, grant.request_id, reason, at)
     audit.append(

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from twonets.core.actor import ROLES, Actor
 from twonets.core.calendar import utcnow
 from twonets.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from twonets.core.i18n import Msg
 from twonets.core.ids import next_id
 from twonets.data import audit
 from twonets.data.account import User, _user
@@ -87,18 +88,18 @@ def _check_roles(roles: list[str], department: str | None) -> list[str]:
     if not roles or unknown:
         raise InvalidInput(
             f"unknown role(s): {', '.join(unknown)}" if unknown else "a user has at least one role",
-            errors=[{"field": "roles", "message": f"use {', '.join(USER_ROLES)}"}],
+            errors=[{"field": "roles", "message": Msg("use {user_roles}", user_roles=', '.join(USER_ROLES))}],
         )
     if set(roles) & (STAFF_ROLES - {"administrator"}) and not department:
-        raise InvalidInput("staff belong to a department", errors=[{"field": "department", "message": "required for staff roles"}])
+        raise InvalidInput(Msg("staff belong to a department"), errors=[{"field": "department", "message": Msg("required for staff roles")}])
     return roles
 
 
 def _check_password(password: str | None) -> None:
     if password is not None and len(password) < MIN_PASSWORD:
         raise InvalidInput(
-            f"a password has at least {MIN_PASSWORD} characters",
-            errors=[{"field": "password", "message": f"at least {MIN_PASSWORD} characters"}],
+            Msg("a password has at least {least} characters", least=MIN_PASSWORD),
+            errors=[{"field": "password", "message": Msg("at least {least} characters", least=MIN_PASSWORD)}],
         )
 
 
@@ -116,14 +117,14 @@ def create_user(
     at: datetime | None = None,
 ) -> User:
     if not actor.has("administrator", "system"):
-        raise Forbidden("only administrators create users")
+        raise Forbidden(Msg("only administrators create users"))
     at = at or utcnow()
     if not USERNAME.match(username or ""):
-        raise InvalidInput("a username is 3-80 letters, digits or . _ @ -", errors=[{"field": "username", "message": "invalid"}])
+        raise InvalidInput(Msg("a username is 3-80 letters, digits or . _ @ -"), errors=[{"field": "username", "message": Msg("invalid")}])
     roles = _check_roles(roles, department)
     _check_password(password)
     if session.execute(select(data_user.c.id).where(data_user.c.username == username)).first() is not None:
-        raise Conflict(f"username {username!r} is taken")
+        raise Conflict(Msg("username {username!r} is taken", username=username))
     public_id = next_id(session, "USR", at)
     session.execute(
         insert(data_user).values(
@@ -147,7 +148,7 @@ def create_user(
 def get_user(session: Session, user_id: str) -> User:
     row = session.execute(select(data_user).where(data_user.c.public_id == user_id)).first()
     if row is None:
-        raise NotFound(f"no user {user_id}")
+        raise NotFound(Msg("no user {user_id}", user_id=user_id))
     return _user(row)
 
 
@@ -160,7 +161,7 @@ def list_users(
     session: Session, actor: Actor, *, role: str | None = None, department: str | None = None, limit: int = 50, cursor: str | None = None
 ) -> tuple[list[User], str | None]:
     if not actor.has("administrator", "system"):
-        raise Forbidden("only administrators list users")
+        raise Forbidden(Msg("only administrators list users"))
     stmt = select(data_user).order_by(data_user.c.public_id).limit(limit + 1)
     if department:
         stmt = stmt.where(data_user.c.department == department)
@@ -188,7 +189,7 @@ def update_user(
     at: datetime | None = None,
 ) -> User:
     if not actor.has("administrator", "system"):
-        raise Forbidden("only administrators change users")
+        raise Forbidden(Msg("only administrators change users"))
     at = at or utcnow()
     user = get_user(session, user_id)
     values: dict[str, Any] = {}
@@ -205,7 +206,7 @@ def update_user(
     if not values:
         return user
     if actor.id == user_id and (values.get("active") is False or ("roles" in values and "administrator" not in values["roles"])):
-        raise Conflict("administrators cannot lock themselves out")
+        raise Conflict(Msg("administrators cannot lock themselves out"))
     values["updated_at"] = at
     session.execute(update(data_user).where(data_user.c.public_id == user_id).values(**values))
     if values.get("active") is False or "password_hash" in values or "roles" in values:
@@ -251,7 +252,7 @@ def login(session: Session, username: str, password: str, *, ip: str | None = No
     if not ok or not row.active:
         record_login_failure(session, username, ip, now)
         audit.append(session, "auth", f"anonymous@{ip or '-'}", "login.fail", name[:80] or "-", {}, at=now)
-        raise Unauthorized("wrong username or password")
+        raise Unauthorized(Msg("wrong username or password"))
     clear_login_failures(session, username, ip)
     if HASHER.check_needs_rehash(row.password_hash):
         session.execute(update(data_user).where(data_user.c.id == row.id).values(password_hash=hash_password(password)))

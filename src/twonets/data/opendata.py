@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from twonets.core.calendar import utcnow
 from twonets.core.errors import NotFound
+from twonets.core.i18n import Msg
 from twonets.data import audit
 from twonets.data.datasets import load
 from twonets.data.masking import generalise
@@ -48,7 +49,7 @@ def open_rows(session: Session, code: str, batch: int = 2000) -> tuple[Dataset, 
     that serves the dataset (`sources`), e.g. the spatial units."""
     ds = load(session, code)
     if not ds.open_data:
-        raise NotFound(f"dataset {code!r} is not open data")
+        raise NotFound(Msg("dataset {code!r} is not open data", code=code))
     cols = open_columns(ds)
     source = source_of(ds.code)
     if source is not None:  # records held by another package (e.g. spatial units)

@@ -19,6 +19,7 @@ import re
 import unicodedata
 
 from twonets.core.errors import InvalidInput
+from twonets.core.i18n import Msg
 
 MIN_POINTS = 4
 MAX_LENGTH = 2000
@@ -39,11 +40,11 @@ def check_purpose(text: str | None, field: str = "purpose") -> str:
     """The purpose, stripped; InvalidInput (422 naming `field`) unless it is meaningful."""
     text = (text or "").strip()
     if len(text) > MAX_LENGTH:
-        raise InvalidInput(f"a purpose is at most {MAX_LENGTH} characters", errors=[{"field": field, "message": "too long"}])
+        raise InvalidInput(Msg("a purpose is at most {most} characters", most=MAX_LENGTH), errors=[{"field": field, "message": Msg("too long")}])
     if points(text) < MIN_POINTS:
         raise InvalidInput(
-            "state the purpose: at least 2 Chinese characters or 4 letters or digits (e.g. 回访 callback)",
-            errors=[{"field": field, "message": "too short"}],
+            Msg("state the purpose: at least 2 Chinese characters or 4 letters or digits (e.g. 回访 callback)"),
+            errors=[{"field": field, "message": Msg("too short")}],
         )
     return text
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from twonets.core.actor import Actor
 from twonets.core.calendar import utcnow
 from twonets.core.errors import Forbidden, InvalidInput
+from twonets.core.i18n import Msg
 from twonets.data.datasets import can_write_records, load
 from twonets.data.tables import data_dataset, data_record
 
@@ -31,7 +32,7 @@ def upsert_records(
     """Add or replace records of a dataset the data foundation holds; marks it updated."""
     ds = load(session, code)
     if not can_write_records(actor, ds):
-        raise Forbidden("only the owner department writes records of its dataset")
+        raise Forbidden(Msg("only the owner department writes records of its dataset"))
     at = at or utcnow()
     known = ds.field_map()
     items: list[RecordIn] = []
@@ -47,10 +48,10 @@ def upsert_records(
             errors.append({"field": f"records.{i}.data", "message": f"unknown fields: {', '.join(unknown)}"})
         items.append(item)
     if errors:
-        raise InvalidInput(f"{len(errors)} record(s) do not match the schema of {code}", errors=errors[:50])
+        raise InvalidInput(Msg("{count} record(s) do not match the schema of {code}", count=len(errors), code=code), errors=errors[:50])
     keys = [r.key for r in items]
     if len(set(keys)) != len(keys):
-        raise InvalidInput("duplicate record keys in one batch")
+        raise InvalidInput(Msg("duplicate record keys in one batch"))
     existing: set[str] = set()
     for chunk_start in range(0, len(keys), 500):
         chunk = keys[chunk_start : chunk_start + 500]

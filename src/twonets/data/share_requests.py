@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from twonets.core.actor import SYSTEM, Actor
 from twonets.core.calendar import utcnow
 from twonets.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from twonets.core.i18n import Msg
 from twonets.core.ids import next_id
 from twonets.data import audit, catalogue
 from twonets.data.grants import _involved, end_grants
@@ -100,7 +101,7 @@ def _request(row) -> ShareRequest:
 def get_request(session: Session, actor: Actor, request_id: str) -> ShareRequest:
     row = session.execute(_request_stmt().where(_R.c.public_id == request_id)).first()
     if row is None or not _involved(actor, row.owner_department, row.department):
-        raise NotFound(f"no sharing request {request_id}")  # existence does not leak
+        raise NotFound(Msg("no sharing request {request_id}", request_id=request_id))  # existence does not leak
     return _request(row)
 
 
@@ -118,7 +119,7 @@ def list_requests(
     stmt = _request_stmt().order_by(_R.c.public_id.desc()).limit(limit + 1)
     if not actor.has("administrator", "system"):
         if not catalogue.is_staff(actor) or not actor.department:
-            raise Forbidden("only department staff see sharing requests")
+            raise Forbidden(Msg("only department staff see sharing requests"))
         mine = actor.department
         if direction == "incoming":
             stmt = stmt.where(_D.c.owner_department == mine)
@@ -147,8 +148,8 @@ def _check_fields(ds: Dataset, fields: list[str] | None) -> list[str]:
     unknown = [f for f in fields if f not in known]
     if unknown:
         raise InvalidInput(
-            f"dataset {ds.code} has no field(s) {', '.join(unknown)}",
-            errors=[{"field": "fields", "message": f"unknown: {', '.join(unknown)}"}],
+            Msg("dataset {code} has no field(s) {unknown}", code=ds.code, unknown=', '.join(unknown)),
+            errors=[{"field": "fields", "message": Msg("unknown: {unknown}", unknown=', '.join(unknown))}],
         )
     return [f for f in known if f in set(fields)]  # schema order, no duplicates
 
@@ -166,22 +167,22 @@ def request_share(
     at: datetime | None = None,
 ) -> ShareRequest:
     if not actor.has(*REQUEST_ROLES) or not actor.department:
-        raise Forbidden("only department handlers and data officers request data for their department")
+        raise Forbidden(Msg("only department handlers and data officers request data for their department"))
     at = at or utcnow()
     ds = catalogue.load(session, dataset)
     if ds.owner_department == actor.department:
-        raise Conflict(f"your department owns {dataset}; it reads it without a grant")
+        raise Conflict(Msg("your department owns {dataset}; it reads it without a grant", dataset=dataset))
     if ds.sharing_class == "not_shared":
-        raise Conflict(f"dataset {dataset} is not shared with other departments")
+        raise Conflict(Msg("dataset {dataset} is not shared with other departments", dataset=dataset))
     chosen = _check_fields(ds, fields)
     purpose = check_purpose(purpose)
     valid_from = valid_from or at
     if valid_from.tzinfo is None or valid_until.tzinfo is None:
-        raise InvalidInput("times must carry a time zone", errors=[{"field": "valid_until", "message": "naive datetime"}])
+        raise InvalidInput(Msg("times must carry a time zone"), errors=[{"field": "valid_until", "message": Msg("naive datetime")}])
     if valid_until <= valid_from or valid_until <= at:
-        raise InvalidInput("the period must end in the future and after it starts", errors=[{"field": "valid_until", "message": "ends too early"}])
+        raise InvalidInput(Msg("the period must end in the future and after it starts"), errors=[{"field": "valid_until", "message": Msg("ends too early")}])
     if valid_until - valid_from > MAX_PERIOD:
-        raise InvalidInput("a grant lasts at most one year", errors=[{"field": "valid_until", "message": "period longer than 366 days"}])
+        raise InvalidInput(Msg("a grant lasts at most one year"), errors=[{"field": "valid_until", "message": Msg("period longer than 366 days")}])
     public_id = next_id(session, "SR", at)
     request_pk = session.execute(
         insert(_R)
@@ -224,7 +225,7 @@ def _settle(session: Session, request_pk: int, public_id: str, source: str, **va
     done = session.execute(update(_R).where(_R.c.id == request_pk, _R.c.status == source).values(**values))
     if done.rowcount != 1:
         now = session.execute(select(_R.c.status).where(_R.c.id == request_pk)).scalar()
-        raise Conflict(f"request {public_id} is {now}, not {source}", state=now)
+        raise Conflict(Msg("request {public_id} is {now}, not {source}", public_id=public_id, now=now, source=source), state=now)
 
 
 def _approve(session: Session, actor: Actor, request_pk: int, public_id: str, ds: Dataset, reason: str, at: datetime) -> str:
@@ -260,7 +261,7 @@ def _approve(session: Session, actor: Actor, request_pk: int, public_id: str, ds
 def _pending(session: Session, req: ShareRequest) -> int:
     """The surrogate key of a request that must still be pending (checked after permissions)."""
     if req.status != "pending":
-        raise Conflict(f"request {req.id} is {req.status}, not pending", state=req.status)
+        raise Conflict(Msg("request {id} is {status}, not pending", id=req.id, status=req.status), state=req.status)
     return session.execute(select(_R.c.id).where(_R.c.public_id == req.id)).scalar_one()
 
 
@@ -271,17 +272,17 @@ def decide(
     at = at or utcnow()
     req = get_request(session, actor, request_id)
     if not (actor.has("system") or (actor.has("data_officer") and actor.department == req.owner_department)):
-        raise Forbidden("only the owner department's data officers decide on requests for its data")
+        raise Forbidden(Msg("only the owner department's data officers decide on requests for its data"))
     pk = _pending(session, req)
     ds = catalogue.load(session, req.dataset)
     reason = (reason or "").strip()
     if approve:
         if req.valid_until <= at:
-            raise Conflict("the requested period has already ended")
+            raise Conflict(Msg("the requested period has already ended"))
         _approve(session, actor, pk, request_id, ds, reason or "approved", at)
     else:
         if not reason:
-            raise InvalidInput("a refusal states its reason", errors=[{"field": "reason", "message": "required"}])
+            raise InvalidInput(Msg("a refusal states its reason"), errors=[{"field": "reason", "message": Msg("required")}])
         _settle(session, pk, request_id, "pending", status="refused", decided_by=actor.label, decided_at=at, reason=reason)
         audit.append(session, "decision", actor, "share.refuse", request_id, {"dataset": ds.code, "reason": reason}, at=at)
     return get_request(session, actor, request_id)
@@ -291,7 +292,7 @@ def withdraw(session: Session, actor: Actor, request_id: str, at: datetime | Non
     at = at or utcnow()
     req = get_request(session, actor, request_id)
     if actor.department != req.department or not actor.has(*REQUEST_ROLES):
-        raise Forbidden("only the requesting department withdraws its request")
+        raise Forbidden(Msg("only the requesting department withdraws its request"))
     pk = _pending(session, req)
     _settle(session, pk, request_id, "pending", status="withdrawn", decided_by=actor.label, decided_at=at)
     audit.append(session, "decision", actor, "share.withdraw", request_id, {"dataset": req.dataset}, at=at)
@@ -304,12 +305,12 @@ def revoke_request(session: Session, actor: Actor, request_id: str, *, reason: s
     at = at or utcnow()
     req = get_request(session, actor, request_id)
     if not (actor.has("system") or (actor.has("data_officer") and actor.department == req.owner_department)):
-        raise Forbidden("only the owner department's data officers revoke grants of its data")
+        raise Forbidden(Msg("only the owner department's data officers revoke grants of its data"))
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput("a revocation states its reason", errors=[{"field": "reason", "message": "required"}])
+        raise InvalidInput(Msg("a revocation states its reason"), errors=[{"field": "reason", "message": Msg("required")}])
     if req.status != "approved":
-        raise Conflict(f"request {request_id} is {req.status}, not approved", state=req.status)
+        raise Conflict(Msg("request {request_id} is {status}, not approved", request_id=request_id, status=req.status), state=req.status)
     pk = session.execute(select(_R.c.id).where(_R.c.public_id == request_id)).scalar_one()
     ended = end_grants(session, pk, request_id, reason, at)
     audit.append(

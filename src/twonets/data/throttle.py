@@ -24,6 +24,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from twonets.core.errors import DomainError
+from twonets.core.i18n import Msg
 from twonets.data.tables import data_login_throttle
 
 # Throttling: failures per key within WINDOW lock the key for LOCKOUT.
@@ -45,10 +46,11 @@ def login_keys(username: str, ip: str | None) -> list[tuple[str, int]]:
 
 class Throttled(DomainError):
     status = 429
-    title = "Too many requests"
+    title = Msg("Too many requests")
 
     def __init__(self, retry_after: int):
-        super().__init__(f"Too many failed logins; try again in {retry_after} seconds.", retry_after=retry_after)
+        super().__init__(Msg("Too many failed logins; try again in {retry_after} seconds.", retry_after=retry_after),
+                         retry_after=retry_after)
         self.retry_after = retry_after
 
 

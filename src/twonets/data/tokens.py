@@ -25,6 +25,7 @@ from twonets.core.actor import Actor
 from twonets.core.calendar import utcnow
 from twonets.core.config import settings
 from twonets.core.errors import Unauthorized
+from twonets.core.i18n import Msg
 from twonets.data.account import User, _user
 from twonets.data.keys import system_key
 from twonets.data.tables import data_refresh_token, data_user
@@ -111,17 +112,17 @@ def decode_access_claims(token: str) -> tuple[Actor, str | None]:
             options={"require": ["exp", "iat", "sub", "iss", "aud"]},
         )
     except jwt.ExpiredSignatureError as exc:
-        raise Unauthorized("the access token has expired; refresh it") from exc
+        raise Unauthorized(Msg("the access token has expired; refresh it")) from exc
     except jwt.PyJWTError as exc:
-        raise Unauthorized("the access token is not valid") from exc
+        raise Unauthorized(Msg("the access token is not valid")) from exc
     if claims.get("typ") != "access":
-        raise Unauthorized("not an access token")
+        raise Unauthorized(Msg("not an access token"))
     roles = claims.get("roles") or []
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-        raise Unauthorized("the access token is not valid")
+        raise Unauthorized(Msg("the access token is not valid"))
     sid = claims.get("sid")
     if sid is not None and not isinstance(sid, str):
-        raise Unauthorized("the access token is not valid")
+        raise Unauthorized(Msg("the access token is not valid"))
     return Actor(
         id=str(claims["sub"]),
         roles=frozenset(roles),
@@ -175,19 +176,19 @@ def refresh(session: Session, refresh_token: str, now: datetime | None = None) -
     now = now or utcnow()
     tok = session.execute(select(data_refresh_token).where(data_refresh_token.c.token_hash == _sha(refresh_token or ""))).first()
     if tok is None:
-        raise Unauthorized("the refresh token is not valid")
+        raise Unauthorized(Msg("the refresh token is not valid"))
     if tok.used_at is not None or tok.revoked_at is not None:
         session.execute(
             update(data_refresh_token)
             .where(data_refresh_token.c.family == tok.family, data_refresh_token.c.revoked_at.is_(None))
             .values(revoked_at=now)
         )
-        raise Unauthorized("the refresh token was already used or revoked; sign in again")
+        raise Unauthorized(Msg("the refresh token was already used or revoked; sign in again"))
     if tok.expires_at <= now:
-        raise Unauthorized("the refresh token has expired; sign in again")
+        raise Unauthorized(Msg("the refresh token has expired; sign in again"))
     row = session.execute(select(data_user).where(data_user.c.id == tok.user_id)).one()
     if not row.active:
-        raise Unauthorized("the account is disabled")
+        raise Unauthorized(Msg("the account is disabled"))
     session.execute(update(data_refresh_token).where(data_refresh_token.c.id == tok.id).values(used_at=now))
     return _pair(session, row, tok.family, now)
 

@@ -25,6 +25,7 @@ from twonets.core.actor import Actor
 from twonets.core.calendar import utcnow
 from twonets.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from twonets.core.events import queue as queue_event
+from twonets.core.i18n import Msg
 from twonets.core.ids import next_id
 from twonets.data import audit, identity
 from twonets.govservices import decisions, licences, lifecycle, matters, prefill, rules
@@ -149,7 +150,7 @@ _BY_ID = select(svc_application).where(svc_application.c.public_id == bindparam(
 def _row(session: Session, app_id: str):
     row = session.execute(_BY_ID, {"app_id": app_id}).first()
     if row is None:
-        raise NotFound(f"no application {app_id}")
+        raise NotFound(Msg("no application {app_id}", app_id=app_id))
     return row
 
 
@@ -170,7 +171,7 @@ def _may_see(session: Session, actor: Actor, row) -> bool:
 def get_row(session: Session, actor: Actor, app_id: str):
     row = _row(session, app_id)
     if not _may_see(session, actor, row):
-        raise NotFound(f"no application {app_id}")
+        raise NotFound(Msg("no application {app_id}", app_id=app_id))
     return row
 
 
@@ -214,8 +215,7 @@ def _record(session: Session, row, event: Event, *, values: dict[str, Any] | Non
         now = session.execute(select(svc_application.c.state, svc_application.c.version)
                               .where(svc_application.c.id == row.id)).first()
         state = (now.state or "draft") if now else "gone"
-        raise Conflict(f"application {row.public_id} was changed meanwhile; it is now {state} "
-                       f"(version {now.version if now else 0}); reload and retry", state=state)
+        raise Conflict(Msg("application {public_id} was changed meanwhile; it is now {state} (version {version}); reload and retry", public_id=row.public_id, state=state, version=now.version if now else 0), state=state)
     session.execute(
         _EVENT_INSERT,
         {"application_id": row.id, "seq": seq, "at": event.at, "actor": event.actor, "action": event.action,
@@ -236,19 +236,19 @@ def _applicant(session: Session, actor: Actor, matter: Matter, applicant_id: str
     if actor.has(*APPLICANT_ROLES):
         subject = identity.subject_of(session, actor)
         if not subject:
-            raise Forbidden("your account is not linked to a person or company in the registries")
+            raise Forbidden(Msg("your account is not linked to a person or company in the registries"))
         if applicant_id and applicant_id != subject:
-            raise Forbidden("you apply for yourself; staff at a service hall apply on someone's behalf")
+            raise Forbidden(Msg("you apply for yourself; staff at a service hall apply on someone's behalf"))
         if matter.channels == "hall":
-            raise Conflict(f"matter {matter.code} is handled at a service hall window only")
+            raise Conflict(Msg("matter {code} is handled at a service hall window only", code=matter.code))
         return subject, "online", None
     if actor.has(*HALL_ROLES, "system"):
         if not applicant_id:
-            raise InvalidInput("name the applicant you act for", errors=[{"field": "applicant_id", "message": "required at a hall window"}])
+            raise InvalidInput(Msg("name the applicant you act for"), errors=[{"field": "applicant_id", "message": Msg("required at a hall window")}])
         if matter.channels == "online":
-            raise Conflict(f"matter {matter.code} is handled online only")
+            raise Conflict(Msg("matter {code} is handled online only", code=matter.code))
         return applicant_id, "hall", actor.label
-    raise Forbidden("citizens and companies apply for themselves; hall staff (department_handler) on their behalf")
+    raise Forbidden(Msg("citizens and companies apply for themselves; hall staff (department_handler) on their behalf"))
 
 
 def start(
@@ -259,17 +259,17 @@ def start(
     at = at or utcnow()
     matter = matters.get(session, matter_code)
     if matter.no_application:
-        raise Conflict(f"matter {matter.code} is granted without application (免申即享)")
+        raise Conflict(Msg("matter {code} is granted without application (免申即享)", code=matter.code))
     if not matter.full:  # imported from the district's list: no conditions, materials or form yet
-        raise Conflict(f"matter {matter.code} is listed but not yet written out for application: ask {matter.department}")
+        raise Conflict(Msg("matter {code} is listed but not yet written out for application: ask {department}", code=matter.code, department=matter.department))
     subject, channel, staff = _applicant(session, actor, matter, applicant_id)
     kind = "company" if matter.subject == "company" else "person"
     if (kind == "company") != (not subject.startswith("P")):
-        raise InvalidInput(f"matter {matter.code} is for a {kind}", errors=[{"field": "applicant_id", "message": f"a {kind} is needed"}])
+        raise InvalidInput(Msg("matter {code} is for a {kind}", code=matter.code, kind=kind), errors=[{"field": "applicant_id", "message": Msg("a {kind} is needed", kind=kind)}])
     if not consent:
         raise InvalidInput(
-            "consent to the use of your data held by the government (once-only prefill) is required",
-            errors=[{"field": "consent", "message": "must be true"}],
+            Msg("consent to the use of your data held by the government (once-only prefill) is required"),
+            errors=[{"field": "consent", "message": Msg("must be true")}],
         )
     _check_shape(matter, form or {})
     public_id = next_id(session, "AP", at)
@@ -326,7 +326,7 @@ def mine(session: Session, actor: Actor, *, limit: int = 50, cursor: str | None 
 def _may_act_as_applicant(session: Session, actor: Actor, row) -> None:
     if _is_applicant(session, actor, row) or actor.id == row.staff or (row.channel == "hall" and actor.has(*HALL_ROLES)):
         return
-    raise Forbidden("only the applicant (or the hall staff acting for them) changes the application")
+    raise Forbidden(Msg("only the applicant (or the hall staff acting for them) changes the application"))
 
 
 def update_form(session: Session, actor: Actor, app_id: str, form: dict[str, Any], *, at: datetime | None = None) -> Application:
@@ -350,15 +350,15 @@ def upload(
     matter = matters.get(session, row.matter)
     spec = next((m for m in matter.materials if m.code == material), None)
     if spec is None:
-        raise InvalidInput(f"matter {matter.code} has no material {material!r}", errors=[{"field": "material", "message": "unknown"}])
+        raise InvalidInput(Msg("matter {code} has no material {material!r}", code=matter.code, material=material), errors=[{"field": "material", "message": Msg("unknown")}])
     if spec.source != "upload":
-        raise Conflict(f"material {material} comes from government data; it is never uploaded (once-only)")
+        raise Conflict(Msg("material {material} comes from government data; it is never uploaded (once-only)", material=material))
     try:
         content = base64.b64decode(content_base64, validate=True)
     except (binascii.Error, ValueError):
-        raise InvalidInput("content is not base64", errors=[{"field": "content_base64", "message": "not base64"}]) from None
+        raise InvalidInput(Msg("content is not base64"), errors=[{"field": "content_base64", "message": Msg("not base64")}]) from None
     if not content or len(content) > MAX_UPLOAD:
-        raise InvalidInput("a material is 1 byte to 5 MB", errors=[{"field": "content_base64", "message": "size"}])
+        raise InvalidInput(Msg("a material is 1 byte to 5 MB"), errors=[{"field": "content_base64", "message": Msg("size")}])
     entry = {"filename": filename[:200], "sha256": hashlib.sha256(content).hexdigest(), "size": len(content), "at": audit.ts(at)}
     uploads = {**(row.materials or {}), material: entry}
     return _app(_record(session, row, Event("upload", at, actor.label, None, {"material": material, "sha256": entry["sha256"]}),
@@ -391,7 +391,7 @@ def submit_proactive(session: Session, actor: Actor, matter: Matter, subject: st
     are those of any application. Only for matters granted without application."""
     at = at or utcnow()
     if not matter.no_application or not matter.rule:
-        raise Conflict(f"matter {matter.code} is not granted proactively by a rule")
+        raise Conflict(Msg("matter {code} is not granted proactively by a rule", code=matter.code))
     public_id = next_id(session, "AP", at)
     form = {k: v["value"] for k, v in filled["fields"].items()}
     row = create_row(session, actor, matter, public_id, subject=subject, channel="proactive", staff=actor.label,

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from twonets.core.actor import Actor
 from twonets.core.calendar import utcnow
 from twonets.core.errors import Conflict, Forbidden, InvalidInput
+from twonets.core.i18n import Msg
 from twonets.data import audit
 from twonets.govservices import applications, decisions, matters, prefill
 from twonets.govservices.tables import svc_application
@@ -31,14 +32,14 @@ def grant(session: Session, actor: Actor, matter_code: str, subject_ids: Sequenc
     at = at or utcnow()
     matter = matters.get(session, matter_code)
     if not matter.no_application:
-        raise Conflict(f"matter {matter.code} is applied for; it is not granted without application")
+        raise Conflict(Msg("matter {code} is applied for; it is not granted without application", code=matter.code))
     if not matter.rule:
-        raise Conflict(f"matter {matter.code} has no decision table to find who qualifies")
+        raise Conflict(Msg("matter {code} has no decision table to find who qualifies", code=matter.code))
     if not (actor.has("system", "administrator") or (actor.has("reviewer", "department_handler") and actor.department == matter.department)):
-        raise Forbidden(f"only {matter.department} grants its benefits")
+        raise Forbidden(Msg("only {department} grants its benefits", department=matter.department))
     subjects = list(dict.fromkeys(str(s) for s in subject_ids))
     if not subjects or len(subjects) > MAX_CANDIDATES:
-        raise InvalidInput(f"name 1 to {MAX_CANDIDATES} candidates", errors=[{"field": "subject_ids", "message": "1..500"}])
+        raise InvalidInput(Msg("name 1 to {most} candidates", most=MAX_CANDIDATES), errors=[{"field": "subject_ids", "message": Msg("1..500")}])
     already = set(
         session.execute(
             select(svc_application.c.applicant_id).where(

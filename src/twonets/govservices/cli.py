@@ -17,6 +17,7 @@ from rich.console import Console
 
 from twonets.core.db import default_engine, make_engine, unit_of_work
 from twonets.core.errors import DomainError
+from twonets.core.i18n import current, tr, translate
 
 licence_app = typer.Typer(help="Electronic licences (电子证照).", no_args_is_help=True)
 matters_app = typer.Typer(help="The matter catalogue (事项目录).", no_args_is_help=True)
@@ -35,10 +36,11 @@ def _engine(url: Optional[str]):
 
 
 def _fail(message: str, as_json: bool = False) -> None:
+    message = translate(message, current())
     if as_json:
         typer.echo(json.dumps({"ok": False, "detail": message}, ensure_ascii=False))
     else:
-        console.print(f"[red]error:[/red] {message}", soft_wrap=True)
+        console.print("[red]" + tr("error") + f":[/red] {message}", soft_wrap=True)
     raise typer.Exit(2)
 
 

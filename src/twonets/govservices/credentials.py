@@ -22,6 +22,7 @@ from typing import Any
 
 from twonets.core.config import settings
 from twonets.core.errors import InvalidInput
+from twonets.core.i18n import Msg
 from twonets.govservices import did, statuslist
 from twonets.govservices.dataintegrity import (
     CRYPTOSUITE,
@@ -213,7 +214,7 @@ def keys_from_did_document(raw: Mapping[str, Any]) -> dict[str, SealKey]:
     document does not say when a key was retired, so that check is left to the key list."""
     department = did.department_of(str(raw.get("id") or ""))
     if department is None:
-        raise InvalidInput("not the DID document of a twonets department")
+        raise InvalidInput(Msg("not the DID document of a twonets department"))
     allowed = set(raw.get("assertionMethod") or [])
     out: dict[str, SealKey] = {}
     for m in raw.get("verificationMethod") or []:
@@ -222,7 +223,7 @@ def keys_from_did_document(raw: Mapping[str, Any]) -> dict[str, SealKey]:
                 continue
             public = base64.b64encode(public_from_multikey(m["publicKeyMultibase"])).decode("ascii")
         except (KeyError, TypeError, ValueError):
-            raise InvalidInput("a verification method of the DID document is not an Ed25519 Multikey") from None
+            raise InvalidInput(Msg("a verification method of the DID document is not an Ed25519 Multikey")) from None
         key_id = str(m["id"]).rsplit("#", 1)[-1]
         out[key_id] = SealKey(key_id, department, public, datetime(1970, 1, 1, tzinfo=UTC), None)
     return out
@@ -235,12 +236,12 @@ def keys_from_json(raw: Any) -> dict[str, SealKey]:
         return keys_from_did_document(raw)
     items = raw.get("items") if isinstance(raw, dict) else raw
     if not isinstance(items, list):
-        raise InvalidInput("a key list is {items: [{key_id, department, public_key, created_at, retired_at}]}")
+        raise InvalidInput(Msg("a key list is {items: [{key_id, department, public_key, created_at, retired_at}]}"))
     out: dict[str, SealKey] = {}
     for k in items:
         try:
             retired = _parse(k["retired_at"]) if k.get("retired_at") else None
             out[str(k["key_id"])] = SealKey(str(k["key_id"]), str(k["department"]), str(k["public_key"]), _parse(k["created_at"]), retired)
         except (KeyError, TypeError, ValueError, AttributeError):
-            raise InvalidInput("a key list entry lacks key_id, department, public_key or created_at") from None
+            raise InvalidInput(Msg("a key list entry lacks key_id, department, public_key or created_at")) from None
     return out

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from twonets.core.calendar import utcnow
 from twonets.core.errors import NotFound
+from twonets.core.i18n import Msg
 from twonets.govservices import rules
 from twonets.govservices.tables import svc_rule_version
 
@@ -53,7 +54,7 @@ def table_version(session: Session, rule_id: str, version: int, digest: str) -> 
         )
     ).first()
     if row is None:
-        raise NotFound(f"decision table {rule_id} version {version} ({digest[:12]}) is not stored")
+        raise NotFound(Msg("decision table {rule_id} version {version} ({digest}) is not stored", rule_id=rule_id, version=version, digest=digest[:12]))
     table = rules.table_from_json(row.definition)
     _tables[key] = table
     return table

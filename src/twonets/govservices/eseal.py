@@ -26,6 +26,7 @@ from twonets.core.actor import Actor
 from twonets.core.calendar import utcnow
 from twonets.core.config import settings
 from twonets.core.errors import Forbidden, NotFound
+from twonets.core.i18n import Msg
 from twonets.data import audit
 from twonets.govservices.tables import svc_seal_key
 
@@ -131,11 +132,11 @@ def signing_key(session: Session, department: str, *, at: datetime | None = None
 def rotate(session: Session, actor: Actor, department: str, *, at: datetime | None = None) -> SealKey:
     """Retire the department's key and make a new one; earlier licences keep verifying."""
     if not (actor.has("administrator", "system") or (actor.has("data_officer") and actor.department == department)):
-        raise Forbidden("only administrators and the department's data officers rotate its e-seal")
+        raise Forbidden(Msg("only administrators and the department's data officers rotate its e-seal"))
     from twonets.data.departments import departments
 
     if department not in departments():
-        raise NotFound(f"no department {department!r}")
+        raise NotFound(Msg("no department {department!r}", department=department))
     at = at or utcnow()
     session.execute(
         update(svc_seal_key).where(svc_seal_key.c.department == department, svc_seal_key.c.retired_at.is_(None)).values(retired_at=at)
@@ -148,7 +149,7 @@ def rotate(session: Session, actor: Actor, department: str, *, at: datetime | No
 def get(session: Session, key_id: str) -> SealKey:
     row = session.execute(select(svc_seal_key).where(svc_seal_key.c.key_id == key_id)).first()
     if row is None:
-        raise NotFound(f"no e-seal key {key_id}")
+        raise NotFound(Msg("no e-seal key {key_id}", key_id=key_id))
     return _key(row)
 
 

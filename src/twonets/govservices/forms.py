@@ -21,6 +21,7 @@ from typing import Any
 import jsonschema
 
 from twonets.core.errors import InvalidInput
+from twonets.core.i18n import Msg
 from twonets.govservices.models import Matter
 
 DEFAULT_MAX_LENGTH = 500
@@ -92,7 +93,7 @@ def form_errors(matter: Matter, form: dict[str, Any], *, complete: bool = True) 
 def _raise(errors: list[dict[str, str]], what: str) -> None:
     if errors:
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
-        raise InvalidInput(f"{what}: {detail}", errors=errors)
+        raise InvalidInput(Msg("{what}: {detail}", what=what, detail=detail), errors=errors)
 
 
 _BOUNDS = ("unknown field", "at most ")

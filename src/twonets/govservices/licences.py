@@ -22,6 +22,7 @@ from twonets.core.actor import Actor
 from twonets.core.calendar import utcnow
 from twonets.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from twonets.core.events import queue as queue_event
+from twonets.core.i18n import Msg
 from twonets.core.ids import next_id
 from twonets.data import audit
 from twonets.data.access import SourceRecord
@@ -116,7 +117,7 @@ def issue(
 
     spec = matter.licence
     if spec is None:
-        raise Conflict(f"matter {matter.code} issues no licence")
+        raise Conflict(Msg("matter {code} issues no licence", code=matter.code))
     key, private = eseal.signing_key(session, matter.department, at=at)
     public_id = next_id(session, "LIC", at)
     valid_until = _years_later(at, valid_years or spec.valid_years)
@@ -147,7 +148,7 @@ def issue(
 def load(session: Session, licence_id: str) -> Licence:
     row = session.execute(select(svc_licence).where(svc_licence.c.public_id == licence_id)).first()
     if row is None:
-        raise NotFound(f"no licence {licence_id}")
+        raise NotFound(Msg("no licence {licence_id}", licence_id=licence_id))
     return _licence(row)
 
 
@@ -156,7 +157,7 @@ def get(session: Session, actor: Actor, licence_id: str, subject: str | None = N
     lic = load(session, licence_id)
     staff = actor.has("administrator", "system") or (actor.department == lic.department and not actor.has("citizen", "company_agent"))
     if not staff and (subject is None or subject != lic.holder_id):
-        raise NotFound(f"no licence {licence_id}")
+        raise NotFound(Msg("no licence {licence_id}", licence_id=licence_id))
     return lic
 
 
@@ -169,12 +170,12 @@ def revoke(session: Session, actor: Actor, licence_id: str, *, reason: str, at: 
     at = at or utcnow()
     lic = load(session, licence_id)
     if not (actor.has("administrator", "system") or (actor.has("reviewer", "department_handler") and actor.department == lic.department)):
-        raise Forbidden("only the issuing department revokes its licences")
+        raise Forbidden(Msg("only the issuing department revokes its licences"))
     reason = (reason or "").strip()
     if len(reason) < 2:
-        raise InvalidInput("a revocation states its reason", errors=[{"field": "reason", "message": "required"}])
+        raise InvalidInput(Msg("a revocation states its reason"), errors=[{"field": "reason", "message": Msg("required")}])
     if lic.revoked_at is not None:
-        raise Conflict(f"licence {licence_id} is already revoked")
+        raise Conflict(Msg("licence {licence_id} is already revoked", licence_id=licence_id))
     session.execute(
         update(svc_licence).where(svc_licence.c.public_id == licence_id).values(revoked_at=at, revoked_reason=reason, revoked_by=actor.label)
     )

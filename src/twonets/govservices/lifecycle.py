@@ -21,6 +21,7 @@ from typing import Any
 
 from twonets.core import calendar
 from twonets.core.errors import Conflict
+from twonets.core.i18n import Msg
 
 FINAL = ("approved", "rejected", "licence_issued", "withdrawn")
 RATABLE = ("approved", "rejected", "licence_issued")
@@ -81,9 +82,10 @@ def allowed_actions(state: str) -> list[str]:
 
 def check(state: str, action: str) -> None:
     if state not in ALLOWED.get(action, ()):
-        allowed = ", ".join(allowed_actions(state)) or "none (the application is final)"
+        allowed = ", ".join(allowed_actions(state)) or Msg("none (the application is final)")
         raise Conflict(
-            f"Cannot {action.replace('_', ' ')} an application that is {state}. Allowed now: {allowed}.",
+            Msg("Cannot {action} an application that is {state}. Allowed now: {allowed}.", action=action, state=state,
+                allowed=allowed),
             state=state, action=action, allowed=allowed_actions(state),
         )
 
@@ -119,7 +121,7 @@ def apply(s: AppState, e: Event) -> tuple[AppState, str]:
     if a == "decide":
         outcome = d["outcome"]
         if outcome not in ("approve", "reject"):
-            raise Conflict(f"unknown outcome {outcome!r}")
+            raise Conflict(Msg("unknown outcome {outcome!r}", outcome=outcome))
         spent = _spent_until(s, e.at)
         new = "approved" if outcome == "approve" else "rejected"
         return replace(
@@ -134,9 +136,9 @@ def apply(s: AppState, e: Event) -> tuple[AppState, str]:
                        reason=e.reason), "withdrawn"
     if a == "rate":
         if s.rating is not None:
-            raise Conflict("this application has already been rated")
+            raise Conflict(Msg("this application has already been rated"))
         return replace(s, rating=int(d["level"])), s.state
-    raise Conflict(f"unknown action {a!r}")  # pragma: no cover - ALLOWED guards it
+    raise Conflict(Msg("unknown action {a!r}", a=a))  # pragma: no cover - ALLOWED guards it
 
 
 def replay(events: list[Event]) -> AppState:

@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session
 from twonets.core import definitions
 from twonets.core.calendar import utcnow
 from twonets.core.errors import InvalidInput
+from twonets.core.i18n import Msg
 from twonets.govservices import matters
 from twonets.govservices.models import Matter, MatterType
 from twonets.govservices.tables import svc_matter
@@ -86,7 +87,7 @@ class ListedMatter:
 
 def _bad(line: int, index: int, column: str, reason: str, more: list[dict[str, Any]] | None = None) -> InvalidInput:
     first = {"field": f"rows[{index}].{column}", "message": reason, "line": line}
-    return InvalidInput(f"line {line}, column {column}: {reason}", errors=[first, *(more or [])][:50])
+    return InvalidInput(Msg("line {line}, column {column}: {reason}", line=line, column=column, reason=reason), errors=[first, *(more or [])][:50])
 
 
 def read(text: str) -> list[ListedMatter]:
@@ -96,8 +97,8 @@ def read(text: str) -> list[ListedMatter]:
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise InvalidInput(
-            f"line 1: the header lacks column(s) {', '.join(missing)} (expected {', '.join(COLUMNS)})",
-            errors=[{"field": c, "message": "missing column", "line": 1} for c in missing],
+            Msg("line 1: the header lacks column(s) {missing} (expected {columns})", missing=', '.join(missing), columns=', '.join(COLUMNS)),
+            errors=[{"field": c, "message": Msg("missing column"), "line": 1} for c in missing],
         )
     reader.fieldnames = header
     out: list[ListedMatter] = []
@@ -122,7 +123,7 @@ def read(text: str) -> list[ListedMatter]:
         out.append(ListedMatter(line, cells["department"], cells.get("group", ""), cells["name"], cells["item_code"],
                                 int(cells["task_type"])))
     if not out:
-        raise InvalidInput("the file lists no matters (a header and no rows)")
+        raise InvalidInput(Msg("the file lists no matters (a header and no rows)"))
     return out
 
 
@@ -131,13 +132,13 @@ def read_file(path: Path) -> list[ListedMatter]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise InvalidInput(Msg("cannot read {path}: {reason}", path=path, reason=exc.strerror or exc)) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise InvalidInput(f"line {line}: not UTF-8 (byte {exc.start}); save the list as UTF-8",
-                           errors=[{"field": "file", "message": "not UTF-8", "line": line}]) from None
+        raise InvalidInput(Msg("line {line}: not UTF-8 (byte {start}); save the list as UTF-8", line=line, start=exc.start),
+                           errors=[{"field": "file", "message": Msg("not UTF-8"), "line": line}]) from None
     return read(text)
 
 
@@ -210,7 +211,7 @@ def _next_code(department: str, numbers: Counter[str], used: set[str]) -> str:
     while True:
         n += 1
         if n > 9999:
-            raise InvalidInput(f"department {department} has no local matter code left (over {9999 - FIRST_IMPORTED + 1} imported)")
+            raise InvalidInput(Msg("department {department} has no local matter code left (over {most} imported)", department=department, most=9999 - FIRST_IMPORTED + 1))
         code = f"{prefix}-{n}"
         if code not in used:
             numbers[prefix] = n

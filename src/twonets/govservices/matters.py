@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from twonets.core import definitions
 from twonets.core.calendar import utcnow
 from twonets.core.errors import InvalidInput, NotFound
+from twonets.core.i18n import Msg
 from twonets.govservices import rules
 from twonets.govservices.models import MATTER_TYPES, Matter, MatterFile
 from twonets.govservices.registries import dataset_codes
@@ -159,7 +160,7 @@ def get(session: Session, code: str) -> Matter:
     """A matter from the catalogue table (its parsed definition cached per change)."""
     stamp = session.execute(_STAMP, {"code": code}).scalar()
     if stamp is None:
-        raise NotFound(f"no matter {code!r} in the catalogue")
+        raise NotFound(Msg("no matter {code!r} in the catalogue", code=code))
     key = (str(session.get_bind().url), code, stamp)
     hit = _cache.get(key)
     if hit is None:
@@ -234,7 +235,7 @@ def search(
         stmt = stmt.where(t.c.department == department)
     if type:
         if type not in MATTER_TYPES:
-            raise InvalidInput(f"unknown type {type!r}", errors=[{"field": "type", "message": f"use {', '.join(MATTER_TYPES)}"}])
+            raise InvalidInput(Msg("unknown type {type!r}", type=type), errors=[{"field": "type", "message": Msg("use {matter_types}", matter_types=', '.join(MATTER_TYPES))}])
         stmt = stmt.where(t.c.type == type)
     if subject:
         stmt = stmt.where(t.c.subject == subject)
@@ -318,7 +319,7 @@ def _validated(session: Session, raw: list[dict[str, Any]], where: str) -> list[
             if holders[item] != code:
                 errors.append({"field": f"{where}.item_code", "message": f"{item} is already matter {code}'s"})
     if errors:
-        raise InvalidInput(f"{len(errors)} error(s) in the imported catalogue", errors=errors[:50])
+        raise InvalidInput(Msg("{count} error(s) in the imported catalogue", count=len(errors)), errors=errors[:50])
     return out
 
 
@@ -326,11 +327,11 @@ def import_json(session: Session, text: str, *, at: datetime | None = None) -> d
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidInput(f"not valid JSON: {exc}") from None
+        raise InvalidInput(Msg("not valid JSON: {exc}", exc=exc)) from None
     if isinstance(raw, dict):
         raw = raw.get("matters", raw.get("items"))
     if not isinstance(raw, list):
-        raise InvalidInput("expected a list of matters")
+        raise InvalidInput(Msg("expected a list of matters"))
     return upsert(session, _validated(session, raw, "matters"), at=at)
 
 
@@ -340,7 +341,7 @@ def import_csv(session: Session, text: str, *, at: datetime | None = None) -> di
     reader = csv.DictReader(io.StringIO(text))
     missing = [c for c in ("code", "name_zh", "name_en", "department", "type") if c not in (reader.fieldnames or [])]
     if missing:
-        raise InvalidInput(f"CSV lacks column(s) {', '.join(missing)}", errors=[{"field": c, "message": "missing column"} for c in missing])
+        raise InvalidInput(Msg("CSV lacks column(s) {missing}", missing=', '.join(missing)), errors=[{"field": c, "message": Msg("missing column")} for c in missing])
     existing = {code: spec for code, spec in session.execute(select(svc_matter.c.code, svc_matter.c.spec))}
     raw: list[dict[str, Any]] = []
     for row in reader:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from twonets.core.calendar import utcnow
 from twonets.core.errors import NotFound
+from twonets.core.i18n import Msg
 from twonets.govservices import did, eseal, statuslist
 from twonets.govservices.credentials import iso, public_url, sign
 from twonets.govservices.tables import svc_licence
@@ -24,7 +25,7 @@ def _known(department: str) -> None:
     from twonets.data.departments import departments
 
     if department not in departments():
-        raise NotFound(f"no department {department!r}")
+        raise NotFound(Msg("no department {department!r}", department=department))
 
 
 def department_document(session: Session, department: str) -> dict[str, Any]:
@@ -46,7 +47,7 @@ def status_list(session: Session, department: str, number: int, *, at: datetime 
     """List `number` of the department's revocation status, sealed now by its current e-seal."""
     _known(department)
     if number < 0:
-        raise NotFound("no such status list")
+        raise NotFound(Msg("no such status list"))
     at = at or utcnow()
     low, high = number * statuslist.LIST_BITS, (number + 1) * statuslist.LIST_BITS
     rows = session.execute(

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from twonets.core.actor import Actor
 from twonets.core.calendar import utcnow
 from twonets.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from twonets.core.i18n import Msg
 from twonets.data import audit
 from twonets.govservices import applications
 from twonets.govservices.lifecycle import Event
@@ -45,12 +46,12 @@ def rate(session: Session, actor: Actor, app_id: str, *, level: int, comment: st
     at = at or utcnow()
     row = applications.get_row(session, actor, app_id)
     if not applications._is_applicant(session, actor, row) and actor.id != row.staff:
-        raise Forbidden("only the applicant rates the service")
+        raise Forbidden(Msg("only the applicant rates the service"))
     if level not in LEVELS:
-        raise InvalidInput("a rating is 1 to 5", errors=[{"field": "level", "message": "1..5"}])
+        raise InvalidInput(Msg("a rating is 1 to 5"), errors=[{"field": "level", "message": Msg("1..5")}])
     comment = (comment or "").strip() or None
     if level in POOR and not comment:
-        raise InvalidInput("say what went wrong: a poor rating opens a follow-up", errors=[{"field": "comment", "message": "required for 1 or 2"}])
+        raise InvalidInput(Msg("say what went wrong: a poor rating opens a follow-up"), errors=[{"field": "comment", "message": Msg("required for 1 or 2")}])
     applications._record(session, row, Event("rate", at, actor.label, comment, {"level": level}))
     session.execute(
         insert(svc_rating).values(
@@ -63,7 +64,7 @@ def rate(session: Session, actor: Actor, app_id: str, *, level: int, comment: st
 
 def follow_ups(session: Session, actor: Actor, *, state: str = "open", limit: int = 50, cursor: int | None = None) -> tuple[list[dict[str, Any]], int | None]:
     if not actor.department and not actor.has("administrator"):
-        raise Forbidden("follow-ups belong to a department")
+        raise Forbidden(Msg("follow-ups belong to a department"))
     stmt = _SELECT.where(svc_rating.c.follow_up == state).order_by(svc_rating.c.id).limit(limit + 1)
     if not actor.has("administrator"):
         stmt = stmt.where(svc_rating.c.department == actor.department)
@@ -77,12 +78,12 @@ def close_follow_up(session: Session, actor: Actor, app_id: str, *, note: str, a
     at = at or utcnow()
     row = applications.get_row(session, actor, app_id)
     if not (actor.has("administrator") or (actor.has("reviewer", "department_handler") and actor.department == row.department)):
-        raise Forbidden("the department closes its follow-ups")
+        raise Forbidden(Msg("the department closes its follow-ups"))
     r = session.execute(_SELECT.where(svc_rating.c.application_id == row.id)).first()
     if r is None or r.follow_up != "open":
-        raise Conflict("there is no open follow-up for this application") if r else NotFound("this application has no rating")
+        raise Conflict(Msg("there is no open follow-up for this application")) if r else NotFound(Msg("this application has no rating"))
     if len((note or "").strip()) < 2:
-        raise InvalidInput("say what was done", errors=[{"field": "note", "message": "required"}])
+        raise InvalidInput(Msg("say what was done"), errors=[{"field": "note", "message": Msg("required")}])
     session.execute(
         update(svc_rating).where(svc_rating.c.id == r.id).values(follow_up="closed", follow_up_note=note.strip(), follow_up_by=actor.label, follow_up_at=at)
     )

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from twonets.core.actor import Actor
 from twonets.core.calendar import utcnow
 from twonets.core.errors import Forbidden, InvalidInput
+from twonets.core.i18n import Msg
 from twonets.data import audit
 from twonets.govservices import lifecycle, matters, prefill
 from twonets.govservices.applications import Application, _app, _issue, _record, get_row
@@ -22,7 +23,7 @@ def _reviewer(session: Session, actor: Actor, app_id: str):
     if actor.has("system"):
         return row
     if not actor.has("reviewer") or actor.department != row.department:
-        raise Forbidden(f"only reviewers of {row.department} decide its matters (its power list)")
+        raise Forbidden(Msg("only reviewers of {department} decide its matters (its power list)", department=row.department))
     return row
 
 
@@ -35,7 +36,7 @@ def review(
     lifecycle.check(row.state, "decide")
     reason = (reason or "").strip()
     if not approve and len(reason) < 2:
-        raise InvalidInput("a rejection states its reason", errors=[{"field": "reason", "message": "required"}])
+        raise InvalidInput(Msg("a rejection states its reason"), errors=[{"field": "reason", "message": Msg("required")}])
     matter = matters.get(session, row.matter)
     outcome = "approve" if approve else "reject"
     audit.append(session, "decision", actor, "application.review", app_id, {"matter": matter.code, "outcome": outcome, "reason": reason}, at=at)
@@ -52,5 +53,5 @@ def request_supplement(session: Session, actor: Actor, app_id: str, *, reason: s
     row = _reviewer(session, actor, app_id)
     lifecycle.check(row.state, "request_supplement")
     if len((reason or "").strip()) < 2:
-        raise InvalidInput("say what is missing", errors=[{"field": "reason", "message": "required"}])
+        raise InvalidInput(Msg("say what is missing"), errors=[{"field": "reason", "message": Msg("required")}])
     return _app(_record(session, row, Event("request_supplement", at, actor.label, reason.strip(), {})))

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from twonets.core.actor import Actor
 from twonets.core.calendar import local_date, local_midnight, utcnow
 from twonets.core.errors import Forbidden, InvalidInput
+from twonets.core.i18n import Msg
 from twonets.data import audit
 from twonets.govservices import applications, lifecycle
 from twonets.govservices.tables import svc_application, svc_rating
@@ -58,11 +59,11 @@ def stats(
     since = since or until - timedelta(days=29)
     for name, value in (("since", since), ("until", until)):
         if not (date(2000, 1, 1) <= value <= date(2100, 12, 31)):
-            raise InvalidInput(f"{name} must lie between 2000 and 2100", errors=[{"field": name, "message": "out of range"}])
+            raise InvalidInput(Msg("{name} must lie between 2000 and 2100", name=name), errors=[{"field": name, "message": Msg("out of range")}])
     if since > until:
-        raise InvalidInput("since is after until", errors=[{"field": "since", "message": "after until"}])
+        raise InvalidInput(Msg("since is after until"), errors=[{"field": "since", "message": Msg("after until")}])
     if by not in (None, "matter", "department"):
-        raise InvalidInput("group by matter or department", errors=[{"field": "by", "message": "matter | department"}])
+        raise InvalidInput(Msg("group by matter or department"), errors=[{"field": "by", "message": Msg("matter | department")}])
     start, end = local_midnight(since), local_midnight(until + timedelta(days=1))
     rows = list(session.execute(
         select(_A.c.matter, _A.c.department, _A.c.channel, _A.c.state, _A.c.created_at, _A.c.submitted_at, _A.c.outcome,
@@ -106,12 +107,12 @@ def queue(
         department = department or actor.department
     else:
         if not actor.has("reviewer", "department_handler") or not actor.department:
-            raise Forbidden("the review queue is for a department's reviewers")
+            raise Forbidden(Msg("the review queue is for a department's reviewers"))
         if department and department != actor.department:
-            raise Forbidden("reviewers see only their own department's queue")
+            raise Forbidden(Msg("reviewers see only their own department's queue"))
         department = actor.department
     if not department:
-        raise InvalidInput("name the department", errors=[{"field": "department", "message": "required"}])
+        raise InvalidInput(Msg("name the department"), errors=[{"field": "department", "message": Msg("required")}])
     stmt = select(_A).where(_A.c.department == department, _A.c.state.in_(("in_review", "supplement_requested"))).order_by(_A.c.public_id)
     if cursor:
         stmt = stmt.where(_A.c.public_id > cursor)

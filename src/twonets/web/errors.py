@@ -7,6 +7,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from twonets.core import i18n
 from twonets.core.errors import DomainError, Unauthorized
 from twonets.web import render
 from twonets.web.labels import N_
@@ -31,6 +32,7 @@ def error_page(request: Request, status: int, detail: str | None = None):
     if isinstance(status, int) and status == 401:
         return render.to_signin(request)
     title, explain = TITLES.get(status, DEFAULT)
+    detail = i18n.translate(detail, render.locale_of(request))  # the service's message, in the page's language
     if status == 422 or status == 400:
         title = N_("Please check what you entered")
     if request.headers.get("hx-request"):
@@ -38,7 +40,7 @@ def error_page(request: Request, status: int, detail: str | None = None):
         response.headers["HX-Retarget"] = "#flash"
         response.headers["HX-Reswap"] = "innerHTML"
         return response
-    # A 403/404 says it in the reader's words; the service's (English) detail would only repeat it.
+    # A 403/404 says it in the reader's words; the service's detail would only repeat it.
     detail = None if status in (403, 404) else detail
     return render.page(request, "error.html", status=status, title=title, explain=explain, detail=detail,
                        code=status)

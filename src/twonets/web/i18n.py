@@ -1,47 +1,29 @@
-"""Languages of the web pages: gettext catalogs (zh_CN, the default, and en) and Babel formats.
+"""Languages of the web pages: the package's one catalogue (`twonets.core.i18n`: zh_CN, the
+default, and en) and Babel formats.
 
-The catalogs are the committed `.po` files under `locale/`; they are compiled in memory when
-first used (no `.mo` to build or to forget). Template text is English msgids; a msgid without a
-translation shows as itself. The reader's choice is kept in the `twonets_lang` cookie.
+Template text is English msgids; a msgid without a translation shows as itself. The reader's
+choice is kept in the `twonets_lang` cookie.
 """
 
 from __future__ import annotations
 
-import io
 from datetime import date, datetime
-from functools import cache
-from pathlib import Path
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
-from babel.support import Translations
 
+from twonets.core import i18n as core_i18n
 from twonets.core.calendar import LOCAL_TZ
+from twonets.core.i18n import DEFAULT, LOCALE_DIR, LOCALES, translations  # noqa: F401  (the web's names for them)
 
-LOCALES = ("zh_CN", "en")
-DEFAULT = "zh_CN"
 COOKIE = "twonets_lang"
-LOCALE_DIR = Path(__file__).parent / "locale"
-HTML_LANG = {"zh_CN": "zh-CN", "en": "en"}
+HTML_LANG = core_i18n.TAGS
 
 
 def pick(raw: str | None) -> str:
     """A supported locale from a cookie or form value; the default for anything else."""
     return raw if raw in LOCALES else DEFAULT
-
-
-@cache
-def translations(locale: str) -> Translations:
-    po = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
-    with po.open("rb") as fh:
-        catalog = read_po(fh, locale=locale)
-    buf = io.BytesIO()
-    write_mo(buf, catalog)
-    buf.seek(0)
-    return Translations(fp=buf)
 
 
 class Formats:

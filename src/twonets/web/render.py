@@ -58,7 +58,8 @@ def context(request: Request, **extra: Any) -> dict[str, Any]:
 
 def page(request: Request, template: str, status: int = 200, **extra: Any) -> HTMLResponse:
     html = env.get_template(template).render(context(request, **extra))
-    response = HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+    response = HTMLResponse(html, status_code=status,
+                            headers={"Cache-Control": "no-store", "Content-Language": i18n.HTML_LANG[locale_of(request)]})
     return session.apply_cookies(request, response)
 
 

@@ -18,6 +18,7 @@ from fastapi import Request, Response
 from twonets.core.actor import Actor
 from twonets.core.db import unit_of_work
 from twonets.core.errors import Forbidden, Unauthorized
+from twonets.core.i18n import Msg
 from twonets.data import identity
 
 CSRF_COOKIE = "twonets_csrf"  # the double-submit cookie of api/security.py, same name and rule
@@ -149,4 +150,4 @@ async def verify_csrf(request: Request) -> None:
         value = (await request.form()).get(CSRF_FIELD)
         sent = value if isinstance(value, str) else None
     if not cookie or not sent or not hmac.compare_digest(cookie.encode(), sent.encode()):
-        raise Forbidden("the form is missing its CSRF token or the token does not match; reload the page")
+        raise Forbidden(Msg("the form is missing its CSRF token or the token does not match; reload the page"))

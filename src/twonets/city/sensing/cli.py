@@ -13,12 +13,14 @@ from typing import Optional
 import typer
 from rich.console import Console
 
+from twonets.core.i18n import current, tr, translate
+
 sensing_app = typer.Typer(help="City sensing: things, readings, detectors (物联感知).", no_args_is_help=True)
 console = Console()
 
 
 def _fail(message: str, code: int = 2) -> None:
-    console.print(f"[bold red]error:[/] {message}")
+    console.print("[bold red]" + tr("error") + f":[/] {translate(message, current())}")
     raise typer.Exit(code)
 
 
@@ -28,9 +30,9 @@ def _time(raw: Optional[str]) -> Optional[datetime]:
     try:
         value = datetime.fromisoformat(raw)
     except ValueError:
-        _fail(f"{raw!r} is not an ISO 8601 time")
+        _fail(tr("{raw!r} is not an ISO 8601 time", raw=raw))
     if value.tzinfo is None:
-        _fail(f"{raw!r} needs a time zone, e.g. +08:00")
+        _fail(tr("{raw!r} needs a time zone, e.g. +08:00", raw=raw))
     return value
 
 
@@ -97,7 +99,7 @@ def tick(at: Optional[str] = typer.Option(None, help="ISO time to evaluate at (d
 
     with unit_of_work() as session:
         result = pipeline.run_absence(session, _time(at))
-    console.print(f"absence alarms fired {result.fired}, repeated {result.repeated}")
+    console.print(tr("absence alarms fired {fired}, repeated {repeated}", fired=result.fired, repeated=result.repeated))
 
 
 @sensing_app.command("prune")
@@ -113,7 +115,8 @@ def prune(at: Optional[str] = typer.Option(None, help="ISO time to prune as of (
     cfg = sensing_settings()
     with unit_of_work() as session:
         gone = store.prune(session, _time(at) or utcnow(), cfg.retention, timedelta(days=cfg.minute_rollup_days))
-    console.print(f"pruned {gone['readings']} readings, {gone['minute_rollups']} minute rollups")
+    console.print(tr("pruned {readings} readings, {rollups} minute rollups", readings=gone["readings"],
+                     rollups=gone["minute_rollups"]))
 
 
 @sensing_app.command("ingest")
@@ -130,8 +133,10 @@ def ingest(
     if as_json:
         print(json.dumps(result.as_dict()))
     else:
-        console.print(f"stored {result.stored}, duplicates {result.duplicates}, quarantined {result.quarantined} "
-                      f"(rejected {result.rejected}: {result.reasons or 'none'}), alarms {result.fired}")
+        console.print(tr("stored {stored}, duplicates {duplicates}, quarantined {quarantined} (rejected {rejected}: "
+                         "{reasons}), alarms {fired}", stored=result.stored, duplicates=result.duplicates,
+                         quarantined=result.quarantined, rejected=result.rejected,
+                         reasons=result.reasons or tr("none"), fired=result.fired))
 
 
 @sensing_app.command("export")

@@ -16,6 +16,7 @@ from twonets.city.sensing.readings import Item, Rejected
 from twonets.core.calendar import utcnow
 from twonets.core.db import default_engine, unit_of_work
 from twonets.core.errors import InvalidInput
+from twonets.core.i18n import Msg
 
 COLUMNS = ("thing_id", "attribute", "ts", "value")
 
@@ -34,7 +35,7 @@ def _csv_rows(path: Path) -> Iterator[dict]:
         reader = csv.DictReader(fh)
         missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
-            raise InvalidInput(f"{path.name}: missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}")
+            raise InvalidInput(Msg("{name}: missing column(s) {missing}; expected {columns}", name=path.name, missing=', '.join(missing), columns=', '.join(COLUMNS)))
         yield from reader
 
 
@@ -44,7 +45,7 @@ def _parquet_rows(path: Path) -> Iterator[dict]:
     frame = pl.read_parquet(path)
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
-        raise InvalidInput(f"{path.name}: missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}")
+        raise InvalidInput(Msg("{name}: missing column(s) {missing}; expected {columns}", name=path.name, missing=', '.join(missing), columns=', '.join(COLUMNS)))
     for row in frame.select(COLUMNS).iter_rows(named=True):
         if isinstance(row["ts"], datetime):
             row["ts"] = row["ts"].isoformat() if row["ts"].tzinfo else row["ts"].isoformat() + "+00:00"
@@ -57,7 +58,7 @@ def rows_of(path: Path) -> Iterator[dict]:
         return _csv_rows(path)
     if suffix in (".parquet", ".pq"):
         return _parquet_rows(path)
-    raise InvalidInput(f"{path.name}: use a .csv or .parquet file")
+    raise InvalidInput(Msg("{name}: use a .csv or .parquet file", name=path.name))
 
 
 def count_rows(path: Path) -> int | None:

@@ -20,6 +20,7 @@ from twonets.city.sensing.tables import reading as reading_t
 from twonets.city.sensing.tables import rollup as rollup_t
 from twonets.core import pages
 from twonets.core.errors import InvalidInput
+from twonets.core.i18n import Msg
 from twonets.data.fastpath import Raw
 
 GRAINS = ("minute", "hour")
@@ -226,11 +227,11 @@ def query_readings(session: Session, thing_id: str, *, start: datetime, end: dat
                    attribute: str | None = None, limit: int = 500, cursor: str | None = None) -> dict[str, Any]:
     """Readings of a thing in [start, end), oldest first: raw, or minute/hour rollups."""
     if agg not in AGGS:
-        raise InvalidInput(f"agg is one of {', '.join(AGGS)}", errors=[{"field": "agg", "message": "unknown"}])
+        raise InvalidInput(Msg("agg is one of {aggs}", aggs=', '.join(AGGS)), errors=[{"field": "agg", "message": Msg("unknown")}])
     if end <= start:
-        raise InvalidInput("`to` must be after `from`", errors=[{"field": "to", "message": "not after from"}])
+        raise InvalidInput(Msg("`to` must be after `from`"), errors=[{"field": "to", "message": Msg("not after from")}])
     if not 1 <= limit <= 5000:
-        raise InvalidInput("limit must be between 1 and 5000", errors=[{"field": "limit", "message": "out of range"}])
+        raise InvalidInput(Msg("limit must be between 1 and 5000"), errors=[{"field": "limit", "message": Msg("out of range")}])
     after = pages.decode_time(cursor, CURSOR)
     if agg == "raw":
         t, tcol = reading_t, reading_t.c.ts

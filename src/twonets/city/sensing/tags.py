@@ -25,6 +25,7 @@ from twonets.core import pages
 from twonets.core.actor import Actor
 from twonets.core.calendar import utcnow
 from twonets.core.errors import Forbidden, InvalidInput
+from twonets.core.i18n import Msg
 from twonets.data import access
 
 DATASET = "business_tags"
@@ -57,15 +58,15 @@ class TagIn(BaseModel):
 def push(session: Session, actor: Actor, items: Sequence[TagIn], at: datetime | None = None) -> dict[str, int]:
     """Add or renew tags (same tag, subject and source: the validity is updated)."""
     if not actor.has(*PUSHERS):
-        raise Forbidden("business tags are pushed by departmental systems and staff")
+        raise Forbidden(Msg("business tags are pushed by departmental systems and staff"))
     at = at or utcnow()
     created = updated = 0
     for i, item in enumerate(items):
         source = item.source_department or actor.department
         if not source:
-            raise InvalidInput("name the source department", errors=[{"field": f"{i}.source_department", "message": "required"}])
+            raise InvalidInput(Msg("name the source department"), errors=[{"field": f"{i}.source_department", "message": Msg("required")}])
         if actor.department and source != actor.department and not actor.has("administrator", "system"):
-            raise Forbidden(f"you push tags for {actor.department}, not {source}")
+            raise Forbidden(Msg("you push tags for {department}, not {source}", department=actor.department, source=source))
         key = and_(tag_t.c.tag == item.tag, tag_t.c.subject_kind == item.subject_kind,
                    tag_t.c.subject_ref == item.subject_ref, tag_t.c.source_department == source)
         values = {"valid_from": item.valid_from or at, "valid_to": item.valid_to, "pushed_at": at}
@@ -177,7 +178,7 @@ def records(session: Session, ds, subject_ids: Sequence[str] | None, filters: Ma
                "source_department": tag_t.c.source_department}
     for name, value in (filters or {}).items():
         if name not in columns:
-            raise InvalidInput(f"business tags cannot be filtered by {name}")
+            raise InvalidInput(Msg("business tags cannot be filtered by {name}", name=name))
         q = q.where(columns[name] == str(value))
     return [
         access.SourceRecord(str(r.id), r.subject_ref, {

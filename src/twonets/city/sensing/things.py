@@ -25,6 +25,7 @@ from twonets.core import pages
 from twonets.core.actor import Actor
 from twonets.core.calendar import utcnow
 from twonets.core.errors import Forbidden, InvalidInput, NotFound
+from twonets.core.i18n import Msg
 from twonets.data.masking import mask
 
 REGISTRARS = ("administrator", "data_officer", "dispatcher", "system")
@@ -97,15 +98,15 @@ def _info(row) -> ThingInfo:
 def register(session: Session, actor: Actor, items: list[ThingIn], at: datetime | None = None) -> list[ThingInfo]:
     """Add things, or update the ones already registered (same thing_id)."""
     if not actor.has(*REGISTRARS):
-        raise Forbidden("only administrators, data officers and dispatchers register things")
+        raise Forbidden(Msg("only administrators, data officers and dispatchers register things"))
     at = at or utcnow()
     cat = catalog()
     for i, item in enumerate(items):
         if cat.thing_type(item.type) is None:
-            raise InvalidInput(f"unknown thing type {item.type!r}; known: {', '.join(sorted(cat.types))}",
-                               errors=[{"field": f"{i}.type", "message": "unknown thing type"}])
+            raise InvalidInput(Msg("unknown thing type {type!r}; known: {types}", type=item.type, types=', '.join(sorted(cat.types))),
+                               errors=[{"field": f"{i}.type", "message": Msg("unknown thing type")}])
         if (item.lon is None) != (item.lat is None):
-            raise InvalidInput("give both lon and lat, or neither", errors=[{"field": f"{i}.lon", "message": "incomplete"}])
+            raise InvalidInput(Msg("give both lon and lat, or neither"), errors=[{"field": f"{i}.lon", "message": Msg("incomplete")}])
     existing = set(session.execute(select(thing_t.c.thing_id).where(
         thing_t.c.thing_id.in_([t.thing_id for t in items]))).scalars()) if items else set()
     index = spatial.grid_index(session) if any(t.lon is not None for t in items) else None
@@ -135,7 +136,7 @@ def latest_of(session: Session, thing_id: str) -> dict[str, Any]:
 def get_thing(session: Session, thing_id: str) -> dict[str, Any]:
     row = session.execute(select(thing_t).where(thing_t.c.thing_id == thing_id)).first()
     if row is None:
-        raise NotFound(f"no thing {thing_id}")
+        raise NotFound(Msg("no thing {thing_id}", thing_id=thing_id))
     return _info(row).as_dict(latest=latest_of(session, thing_id))
 
 

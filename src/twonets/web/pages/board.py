@@ -16,6 +16,7 @@ from twonets.city.models import Order
 from twonets.city.reference import reference
 from twonets.core.actor import Actor
 from twonets.core.errors import InvalidInput
+from twonets.core.i18n import Msg
 from twonets.web import labels, render
 from twonets.web.pages.common import form, get_session, staff
 
@@ -87,7 +88,7 @@ async def show_contact(order_id: str, request: Request, session: Session = Depen
     data = await form(request)
     purpose = (data.get("purpose") or "").strip()
     if len(purpose) < 4:
-        raise InvalidInput("say why you need the contact (at least 4 characters)")
+        raise InvalidInput(Msg("say why you need the contact (at least 4 characters)"))
     contact, audit_seq = reporters.reporter_contact(session, actor, order_id, purpose)
     return render.page(request, "partials/contact.html", contact=contact, audit_seq=audit_seq, purpose=purpose)
 
@@ -97,7 +98,7 @@ async def act(order_id: str, action: str, request: Request, session: Session = D
     actor = staff(request, render.BOARD_ROLES)
     data = await form(request)
     if action not in labels.ACTIONS:
-        raise InvalidInput(f"unknown action {action!r}")
+        raise InvalidInput(Msg("unknown action {action!r}", action=action))
     extra = {k: data[k] for k in ("department", "master", "outcome") if data.get(k)}
     if action == "callback":
         extra["actually_resolved"] = data.get("actually_resolved") == "yes"

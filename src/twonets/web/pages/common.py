@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from twonets.core.actor import Actor
 from twonets.core.db import unit_of_work
 from twonets.core.errors import Forbidden, Unauthorized
+from twonets.core.i18n import Msg
 from twonets.web import session
 
 
@@ -23,9 +24,9 @@ def staff(request: Request, roles: frozenset[str]) -> Actor:
     """The signed-in actor if one of `roles`; Unauthorized (→ sign-in page) or Forbidden (→ 403 page)."""
     actor = session.actor(request)
     if actor is None:
-        raise Unauthorized("sign in")
+        raise Unauthorized(Msg("sign in"))
     if not actor.roles & roles:
-        raise Forbidden("this page is not for your role")
+        raise Forbidden(Msg("this page is not for your role"))
     return actor
 
 

@@ -18,6 +18,7 @@ from twonets.city.lifecycle import OPEN
 from twonets.city.sensing import alarms
 from twonets.core.calendar import local_date, utcnow
 from twonets.core.errors import InvalidInput, NotFound
+from twonets.core.i18n import Msg
 from twonets.web import i18n, labels, render
 from twonets.web import stream as live
 from twonets.web.labels import N_
@@ -121,7 +122,7 @@ def grid_panel(grid_code: str, request: Request, session: Session = Depends(get_
     try:
         place = spatial.place_of_grid(session, grid_code)
     except InvalidInput:
-        raise NotFound(f"No grid {grid_code}.") from None
+        raise NotFound(Msg("No grid {grid_code}.", grid_code=grid_code)) from None
     first, last = period()
     row = kpi.compute(session, kpi.KpiQuery.parse(first.isoformat(), last.isoformat(), grid=grid_code))[0]
     open_orders = orders.list_orders(session, actor, limit=10, grid_code=grid_code, status=sorted(OPEN)).items
