@@ -21,6 +21,9 @@ from twonets.core import db as core_db
 # Keys (and the audit anchor file) of a test run never land in the working tree's ./var/keys,
 # which a developer's own database uses; data tests give each test a key directory of its own.
 os.environ["TWONETS_KEY_DIR"] = tempfile.mkdtemp(prefix="twonets-test-keys-")
+# The CLI speaks Chinese unless told otherwise (--lang, TWONETS_LANG); the CLI tests read its English
+# output, and tests/unit/cli/test_cli_languages.py checks both languages and the default.
+os.environ.setdefault("TWONETS_LANG", "en")
 
 PG_BASE = os.environ.get("TWONETS_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 _pg_reason: str | None = None

@@ -230,7 +230,7 @@ def test_users_and_api_keys_admin(engine):
     assert k.status_code == 201
     raw = k.json()["key"]
     assert raw not in c.get("/api/v1/api-keys", headers=adm).text
-    me = c.get("/api/v1/auth/me", headers={"X-API-Key": raw})  # a key is no person: only its own routes
+    me = c.get("/api/v1/auth/me", headers={"X-API-Key": raw, "Accept-Language": "en"})  # a key is no person: only its own routes
     assert me.status_code == 403 and "device key only posts readings" in me.json()["detail"]
     assert c.post("/api/v1/readings", headers={"X-API-Key": raw}, json=[]).status_code == 200
     assert c.post(f"/api/v1/api-keys/{k.json()['id']}/revoke", headers=adm).status_code == 200

@@ -112,7 +112,7 @@ def test_import_the_published_list_of_a_real_district(upgraded):
         1 for w in summary["written_out"] if w["matter"].startswith("SHUIWUJU-"))
 
     # listed but not open: an application is refused with a conflict, not a 500
-    r = c.post("/api/v1/applications", headers=_bearer(upgraded, "li.na", ["citizen"], "P2"),
+    r = c.post("/api/v1/applications", headers={**_bearer(upgraded, "li.na", ["citizen"], "P2"), "Accept-Language": "en"},
                json={"matter": found[0]["code"], "consent": True})
     assert r.status_code == 409 and "not yet written out" in r.json()["detail"]
 

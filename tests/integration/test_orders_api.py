@@ -62,7 +62,7 @@ def test_create_read_and_act(api):
 
 def test_illegal_transition_is_409_problem(api):
     oid = api.post("/api/v1/orders", json=body()).json()["id"]
-    r = api.post(f"/api/v1/orders/{oid}/close", json={})
+    r = api.post(f"/api/v1/orders/{oid}/close", json={}, headers={"Accept-Language": "en"})
     assert r.status_code == 409
     assert r.headers["content-type"].startswith("application/problem+json")
     p = r.json()
@@ -238,14 +238,14 @@ def test_reporter_contact_in_full_only_through_the_access_service(anonymous):
     other = bearer(Actor(id="h2", roles=frozenset({"department_handler"}), department="shuiwu"))
     assert anonymous.get(f"/api/v1/orders/{oid}/reporter", params={"purpose": "callback"}, headers=other).status_code == 404
     mine = bearer(Actor(id="h1", roles=frozenset({"department_handler"}), department="lvhua"))
-    r = anonymous.get(f"/api/v1/orders/{oid}/reporter", params={"purpose": "callback"}, headers=mine)
+    r = anonymous.get(f"/api/v1/orders/{oid}/reporter", params={"purpose": "callback"}, headers={**mine, "Accept-Language": "en"})
     assert r.status_code == 403 and "grant" in r.json()["detail"]
 
 
 def test_a_point_outside_the_district_is_refused_unless_an_address_or_grid_names_the_place(api):
     beijing = {"lon": 116.40, "lat": 39.90}
     assert api.get("/api/v1/locate", params=beijing).status_code == 404
-    r = api.post("/api/v1/orders", json=body(**beijing))
+    r = api.post("/api/v1/orders", json=body(**beijing), headers={"Accept-Language": "en"})
     assert r.status_code == 422, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     assert "outside the district" in r.json()["detail"]

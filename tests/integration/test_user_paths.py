@@ -42,7 +42,7 @@ def test_an_action_with_nothing_to_say_needs_no_body(api):
 
 def test_malformed_json_names_the_character_not_a_field(api):
     r = api.post("/api/v1/orders", content=b'{"source": "citizen", oops}',
-                 headers={"Content-Type": "application/json"})
+                 headers={"Content-Type": "application/json", "Accept-Language": "en"})
     assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
     p = r.json()
     assert p["errors"][0]["field"] == "body"
@@ -55,7 +55,7 @@ def test_escalating_below_the_current_level_reads_as_a_sentence(api):
     oid = api.post("/api/v1/orders", json=body()).json()["id"]
     r = api.post(f"/api/v1/orders/{oid}/escalate", json={"level": 3})
     assert r.status_code == 200, r.text
-    r = api.post(f"/api/v1/orders/{oid}/escalate", json={"level": 1})
+    r = api.post(f"/api/v1/orders/{oid}/escalate", json={"level": 1}, headers={"Accept-Language": "en"})
     assert r.status_code == 409
     detail = r.json()["detail"]
     assert detail.startswith("The order is at escalation level 3; escalate to a higher level"), detail
