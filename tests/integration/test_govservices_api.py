@@ -182,7 +182,7 @@ def test_form_fields_are_bounded_and_unknown_ones_refused(engine):
     assert r.status_code == 422, r.text[:300]
     assert len(r.content) < 5_000
     assert [e["field"] for e in r.json()["errors"]] == ["form.address"]
-    r = c.post("/api/v1/applications", headers=zhao, json={
+    r = c.post("/api/v1/applications", headers={**zhao, "Accept-Language": "en"}, json={
         "matter": "SHICHANG-001", "consent": True, "submit": True, "form": {**good, "foo": "bar"}})
     assert r.status_code == 422, r.text
     assert r.json()["errors"] == [{"field": "form.foo", "message": "unknown field"}]

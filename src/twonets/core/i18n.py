@@ -62,6 +62,21 @@ class Msg(str):
         return _format(translations(locale).gettext(self.msgid), self.params, locale)
 
 
+class Joined(Msg):
+    """Messages joined by a separator (`"; "` between field errors), each said in the reader's language."""
+
+    def __new__(cls, parts: list, sep: str = "; ") -> Joined:
+        self = str.__new__(cls, sep.join(str(p) for p in parts))
+        self.msgid, self.params, self.parts, self.sep = "", {}, list(parts), sep
+        return self
+
+    def __reduce__(self):
+        return (Joined, (self.parts, self.sep))
+
+    def translate(self, locale: str) -> str:
+        return self.sep.join(str(translate(p, locale)) for p in self.parts)
+
+
 def _rebuild(msgid: str, params: dict[str, Any]) -> Msg:
     return Msg(msgid, **params)
 

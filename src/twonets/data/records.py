@@ -14,6 +14,7 @@ from twonets.core.actor import Actor
 from twonets.core.calendar import utcnow
 from twonets.core.errors import Forbidden, InvalidInput
 from twonets.core.i18n import Msg
+from twonets.core.validation_messages import message as validation_message
 from twonets.data.datasets import can_write_records, load
 from twonets.data.tables import data_dataset, data_record
 
@@ -41,11 +42,12 @@ def upsert_records(
         try:
             item = rec if isinstance(rec, RecordIn) else RecordIn.model_validate(rec)
         except ValidationError as exc:
-            errors.extend({"field": f"records.{i}." + ".".join(map(str, e["loc"])), "message": e["msg"]} for e in exc.errors())
+            errors.extend({"field": f"records.{i}." + ".".join(map(str, e["loc"])), "message": validation_message(e)}
+                          for e in exc.errors())
             continue
         unknown = sorted(set(item.data) - set(known))
         if unknown:
-            errors.append({"field": f"records.{i}.data", "message": f"unknown fields: {', '.join(unknown)}"})
+            errors.append({"field": f"records.{i}.data", "message": Msg("unknown fields: {fields}", fields=", ".join(unknown))})
         items.append(item)
     if errors:
         raise InvalidInput(Msg("{count} record(s) do not match the schema of {code}", count=len(errors), code=code), errors=errors[:50])

@@ -21,7 +21,7 @@ from typing import Any
 import jsonschema
 
 from twonets.core.errors import InvalidInput
-from twonets.core.i18n import Msg
+from twonets.core.i18n import N_, Joined, Msg
 from twonets.govservices.models import Matter
 
 DEFAULT_MAX_LENGTH = 500
@@ -76,23 +76,35 @@ def form_errors(matter: Matter, form: dict[str, Any], *, complete: bool = True) 
             if complete:
                 for name in e.validator_value:
                     if isinstance(e.instance, dict) and name not in e.instance:
-                        errors.append({"field": prefix + name, "message": "required"})
+                        errors.append({"field": prefix + name, "message": Msg("required")})
         elif e.validator == "additionalProperties" and isinstance(e.instance, dict):
             known = set(e.schema.get("properties") or {})
             for name in sorted(set(e.instance) - known):
-                errors.append({"field": prefix + _short(name), "message": "unknown field"})
-        elif e.validator == "maxLength":
-            errors.append({"field": "form." + path if path else "form", "message": f"at most {e.validator_value} characters"})
-        elif e.validator == "maxItems":
-            errors.append({"field": "form." + path if path else "form", "message": f"at most {e.validator_value} items"})
-        else:
+                errors.append({"field": prefix + _short(name), "message": Msg("unknown field")})
+        elif e.validator in SCHEMA_MESSAGES:
+            value = e.validator_value
+            if e.validator == "enum":
+                value = ", ".join(map(str, value))
+            errors.append({"field": "form." + path if path else "form",
+                           "message": Msg(SCHEMA_MESSAGES[e.validator], value=value)})
+        else:  # a rarer JSON Schema keyword: its validator's own (English) words
             errors.append({"field": "form." + path if path else "form", "message": _short(e.message)})
     return errors
 
 
+# JSON Schema keyword -> message ({value} is the keyword's value)
+SCHEMA_MESSAGES = {
+    "maxLength": N_("at most {value} characters"), "maxItems": N_("at most {value} items"),
+    "minLength": N_("at least {value} characters"), "minItems": N_("at least {value} items"),
+    "minimum": N_("must be at least {value}"), "maximum": N_("must be at most {value}"), "enum": N_("one of: {value}"),
+    "type": N_("must be of type {value}"), "pattern": N_("does not match the pattern {value}"),
+    "format": N_("is not a valid {value}"),
+}
+
+
 def _raise(errors: list[dict[str, str]], what: str) -> None:
     if errors:
-        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+        detail = Joined([Msg("{field}: {message}", field=e["field"], message=e["message"]) for e in errors[:5]])
         raise InvalidInput(Msg("{what}: {detail}", what=what, detail=detail), errors=errors)
 
 
@@ -103,12 +115,13 @@ def check_shape(matter: Matter, form: dict[str, Any]) -> None:
     """Unknown fields and over-long values are refused at once, even in a draft (nothing
     unbounded is stored); the other errors are reported, all together, on submit."""
     errors = [e for e in form_errors(matter, form, complete=False) if e["message"].startswith(_BOUNDS)]
-    _raise(errors, "the form is not valid")
+    _raise(errors, Msg("the form is not valid"))
 
 
 def check_complete(matter: Matter, form: dict[str, Any], uploads: dict[str, Any]) -> None:
     errors = form_errors(matter, form)
     for m in matter.materials:
         if m.source == "upload" and m.required and m.code not in uploads:
-            errors.append({"field": f"materials.{m.code}", "message": f"upload {m.name_en} ({m.name_zh})"})
-    _raise(errors, "the application is not complete")
+            errors.append({"field": f"materials.{m.code}",
+                           "message": Msg("upload {name_en} ({name_zh})", name_en=m.name_en, name_zh=m.name_zh)})
+    _raise(errors, Msg("the application is not complete"))

@@ -28,6 +28,7 @@ from twonets.core import definitions
 from twonets.core.calendar import utcnow
 from twonets.core.errors import InvalidInput, NotFound
 from twonets.core.i18n import Msg
+from twonets.core.validation_messages import message as validation_message
 from twonets.govservices import rules
 from twonets.govservices.models import MATTER_TYPES, Matter, MatterFile
 from twonets.govservices.registries import dataset_codes
@@ -302,22 +303,23 @@ def _validated(session: Session, raw: list[dict[str, Any]], where: str) -> list[
             m = Matter.model_validate(item)
         except ValidationError as exc:
             errors.extend(
-                {"field": f"{where}[{i}]." + ".".join(map(str, e["loc"])), "message": e["msg"]} for e in exc.errors()
+                {"field": f"{where}[{i}]." + ".".join(map(str, e["loc"])), "message": validation_message(e)} for e in exc.errors()
             )
             continue
         if m.department not in known_depts:
-            errors.append({"field": f"{where}[{i}].department", "message": f"unknown department {m.department!r}"})
+            errors.append({"field": f"{where}[{i}].department", "message": Msg("unknown department {department!r}", department=m.department)})
         if m.rule and m.rule not in rules.tables():
-            errors.append({"field": f"{where}[{i}].rule", "message": f"unknown rule {m.rule!r}"})
+            errors.append({"field": f"{where}[{i}].rule", "message": Msg("unknown rule {rule!r}", rule=m.rule)})
         out.append(m)
     holders: dict[str, str] = {}
     for i, m in enumerate(out):
         if m.item_code and holders.setdefault(m.item_code, m.code) != m.code:
-            errors.append({"field": f"{where}[{i}].item_code", "message": f"{m.item_code} is also {holders[m.item_code]}'s"})
+            errors.append({"field": f"{where}[{i}].item_code",
+                           "message": Msg("{item_code} is also {matter}'s", item_code=m.item_code, matter=holders[m.item_code])})
     if holders:
         for code, item in session.execute(select(svc_matter.c.code, svc_matter.c.item_code).where(svc_matter.c.item_code.in_(list(holders)))):
             if holders[item] != code:
-                errors.append({"field": f"{where}.item_code", "message": f"{item} is already matter {code}'s"})
+                errors.append({"field": f"{where}.item_code", "message": Msg("{item_code} is already matter {matter}'s", item_code=item, matter=code)})
     if errors:
         raise InvalidInput(Msg("{count} error(s) in the imported catalogue", count=len(errors)), errors=errors[:50])
     return out
