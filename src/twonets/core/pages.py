@@ -47,7 +47,7 @@ class Page(BaseModel, Generic[T]):
         return {"items": self.items, "next": self.next}
 
 
-def invalid(message: str = "invalid") -> InvalidInput:
+def invalid(message: str = Msg("invalid")) -> InvalidInput:
     return InvalidInput(Msg("The cursor is not valid; use the `next` value of the previous page."),
                         errors=[{"field": "cursor", "message": message}])
 
@@ -77,7 +77,7 @@ def decode_int(cursor: str | None, kind: str) -> int | None:
         return None
     value = decode(cursor, kind)
     if not value.isascii() or not value.isdigit() or len(value) > 19 or int(value) > MAX_INT:
-        raise invalid("not a position in this listing")
+        raise invalid(Msg("not a position in this listing"))
     return int(value)
 
 

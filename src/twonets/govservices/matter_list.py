@@ -106,19 +106,20 @@ def read(text: str) -> list[ListedMatter]:
     for i, row in enumerate(reader):
         line = reader.line_num
         if None in row:
-            raise _bad(line, i, "(end)", f"{len(header) + len(row[None])} values for {len(header)} columns")
+            raise _bad(line, i, "(end)", Msg("{values} values for {columns} columns", values=len(header) + len(row[None]), columns=len(header)))
         cells = {k: (row.get(k) or "").strip() for k in header}
         for col in REQUIRED:
             if not cells[col]:
-                raise _bad(line, i, col, "empty")
+                raise _bad(line, i, col, Msg("empty"))
         if not cells["task_type"].isdigit():
-            raise _bad(line, i, "task_type", f"{cells['task_type']!r} is not a task type code (a number)")
+            raise _bad(line, i, "task_type", Msg("{value!r} is not a task type code (a number)", value=cells["task_type"]))
         if len(cells["item_code"]) > 80:
-            raise _bad(line, i, "item_code", "longer than 80 characters")
+            raise _bad(line, i, "item_code", Msg("longer than {most} characters", most=80))
         if len(cells["name"]) > 200:
-            raise _bad(line, i, "name", "longer than 200 characters")
+            raise _bad(line, i, "name", Msg("longer than {most} characters", most=200))
         if cells["item_code"] in seen:
-            raise _bad(line, i, "item_code", f"{cells['item_code']} is listed twice (first on line {seen[cells['item_code']]})")
+            raise _bad(line, i, "item_code", Msg("{item_code} is listed twice (first on line {first})", item_code=cells["item_code"],
+                                                               first=seen[cells["item_code"]]))
         seen[cells["item_code"]] = line
         out.append(ListedMatter(line, cells["department"], cells.get("group", ""), cells["name"], cells["item_code"],
                                 int(cells["task_type"])))
@@ -152,7 +153,7 @@ def import_list(
     at = at or utcnow()
     for r in listed:
         if r.task_type not in mapping.task_types:
-            raise _bad(r.line, listed.index(r), "task_type", f"task type {r.task_type} has no matter type in the mapping file")
+            raise _bad(r.line, listed.index(r), "task_type", Msg("task type {task_type} has no matter type in the mapping file", task_type=r.task_type))
     by_item: dict[str, str] = {}
     written_items: dict[str, str] = {}
     written_names: dict[str, str] = {}
