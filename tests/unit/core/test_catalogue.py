@@ -97,3 +97,17 @@ def test_domain_errors_carry_a_message_id_not_a_preformatted_sentence():
             if name in ERRORS and (isinstance(first, ast.JoinedStr) or (isinstance(first, ast.Constant) and isinstance(first.value, str))):
                 offenders.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
     assert offenders == [], "wrap the message in twonets.core.i18n.Msg: " + ", ".join(offenders)
+
+
+def test_field_errors_joined_into_one_detail_are_each_translated():
+    from twonets.core.i18n import Joined, Msg
+
+    detail = Msg("{what}: {detail}", what=Msg("the form is not valid"), detail=Joined([
+        Msg("{field}: {message}", field="form.foo", message=Msg("unknown field")),
+        Msg("{field}: {message}", field="form.name", message=Msg("at most {value} characters", value=80)),
+    ]))
+    assert str(detail) == "the form is not valid: form.foo: unknown field; form.name: at most 80 characters"
+    assert i18n.translate(detail, "zh_CN") == "表单填写有误：form.foo：未知字段; form.name：最多 80 个字符"
+    import pickle
+
+    assert i18n.translate(pickle.loads(pickle.dumps(detail)), "zh_CN") == i18n.translate(detail, "zh_CN")
