@@ -91,17 +91,17 @@ def verify(
         result.checkpoints += 1
         checkpoints.setdefault(int(cp.seq), []).append(cp.hash)
         if cp.key_id != key.key_id:
-            broken(int(cp.seq), f"checkpoint at entry {cp.seq} was signed by unknown key {cp.key_id}")
+            broken(int(cp.seq), Msg("checkpoint at entry {seq} was signed by unknown key {key_id}", seq=cp.seq, key_id=cp.key_id))
         elif not _signed(key, cp.key_id, cp.signature, int(cp.seq), cp.hash):
-            broken(int(cp.seq), f"checkpoint at entry {cp.seq} has an invalid signature")
+            broken(int(cp.seq), Msg("checkpoint at entry {seq} has an invalid signature", seq=cp.seq))
 
     anchors, bad_lines = audit_anchor.read(key_dir)
     where = audit_anchor.anchor_path(key_dir)
     for n in bad_lines:
-        broken(None, f"line {n} of the anchor file {where} is unreadable")
+        broken(None, Msg("line {n} of the anchor file {where} is unreadable", n=n, where=where))
     for a in anchors:
         if not _signed(key, a["key_id"], a["signature"], a["seq"], a["hash"]):
-            broken(a["seq"], f"the anchor file {where} holds an entry {a['seq']} not validly signed by this key")
+            broken(a["seq"], Msg("the anchor file {where} holds an entry {seq} not validly signed by this key", where=where, seq=a['seq']))
     result.anchored = len(anchors)
 
     wanted = set(checkpoints) | {a["seq"] for a in anchors} | ({head[0]} if head else set())
@@ -119,17 +119,17 @@ def verify(
             for seq, at, kind, actor, action, subject, data, prev_hash, digest in part:
                 if seq != expected:
                     if seq > expected:
-                        broken(expected, f"entry {expected} is missing (next present is {seq})")
+                        broken(expected, Msg("entry {expected} is missing (next present is {seq})", expected=expected, seq=seq))
                     else:
-                        broken(seq, f"entry {seq} is out of order")
+                        broken(seq, Msg("entry {seq} is out of order", seq=seq))
                     chain_broken = True
                     break
                 if prev_hash != prev:
-                    broken(seq, f"entry {seq} does not link to entry {seq - 1} (prev_hash differs)")
+                    broken(seq, Msg("entry {seq} does not link to entry {previous} (prev_hash differs)", seq=seq, previous=seq - 1))
                     chain_broken = True
                     break
                 if entry_hash(prev, seq, at, kind, actor, action, subject, data) != digest:
-                    broken(seq, f"entry {seq} was altered (its hash does not match its content)")
+                    broken(seq, Msg("entry {seq} was altered (its hash does not match its content)", seq=seq))
                     chain_broken = True
                     break
                 if seq in wanted:
@@ -145,34 +145,34 @@ def verify(
         return result
     result.entries = last_seq
 
-    def holds(seq: int, digest: str, what: str) -> None:
+    def holds(seq: int, digest: str, what: Msg) -> None:
         if seq > last_seq:
-            broken(last_seq + 1, f"entries after {last_seq} are missing ({what} entry {seq})")
+            broken(last_seq + 1, Msg("entries after {last_seq} are missing ({what} entry {seq})", last_seq=last_seq, what=what, seq=seq))
         elif hash_at.get(seq) != digest:
-            broken(seq, f"entry {seq} differs from the one {what}")
+            broken(seq, Msg("entry {seq} differs from the one {what}", seq=seq, what=what))
 
     for seq, digests in sorted(checkpoints.items()):
         for digest in digests:
-            holds(seq, digest, "its checkpoint signed")
+            holds(seq, digest, Msg("its checkpoint signed"))
     every = settings().audit_checkpoint_every
     if every > 0:
         for seq in range(every, last_seq + 1, every):
             if seq not in checkpoints:
-                broken(seq, f"the checkpoint of entry {seq} is missing (one is signed every {every} entries)")
+                broken(seq, Msg("the checkpoint of entry {seq} is missing (one is signed every {every} entries)", seq=seq, every=every))
                 break
     for a in sorted(anchors, key=lambda a: a["seq"]):
-        holds(a["seq"], a["hash"], f"the anchor file {where} recorded as signed:")
+        holds(a["seq"], a["hash"], Msg("the anchor file {where} recorded as signed:", where=where))
         if a["seq"] not in checkpoints:
-            broken(a["seq"], f"the checkpoint of entry {a['seq']} recorded in the anchor file is gone from the database")
+            broken(a["seq"], Msg("the checkpoint of entry {seq} recorded in the anchor file is gone from the database", seq=a['seq']))
     if head is not None:
-        holds(head[0], head[1], "the published head names as")
+        holds(head[0], head[1], Msg("the published head names as"))
     row = session.execute(select(audit_head.c.seq).where(audit_head.c.id == 1)).first()
     head_seq = int(row.seq) if row is not None else 0
     result.head_seq = head_seq
     if head_seq > last_seq:
-        broken(last_seq + 1, f"entries after {last_seq} are missing (the head is at {head_seq})")
+        broken(last_seq + 1, Msg("entries after {last_seq} are missing (the head is at {head_seq})", last_seq=last_seq, head_seq=head_seq))
     elif head_seq < last_seq:
-        broken(head_seq + 1, f"entries after {head_seq} were added behind the head's back")
+        broken(head_seq + 1, Msg("entries after {head_seq} were added behind the head's back", head_seq=head_seq))
     signed = [s for s in checkpoints if s <= last_seq]
     result.unsigned = last_seq - max(signed, default=0)
     result.problems.sort(key=lambda p: (p["seq"] is None, p["seq"] or 0))

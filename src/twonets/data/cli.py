@@ -106,9 +106,10 @@ def audit_verify(
             "checkpoint, {seconds} s", entries=result.entries, checkpoints=result.checkpoints, anchored=result.anchored,
             unsigned=result.unsigned, seconds=f"{result.seconds:.2f}"))
     else:
-        out.print("[red]" + tr("audit chain broken at entry {seq}", seq=result.first_broken) + f"[/red]: {result.reason}")
+        reason = translate(result.reason, current())
+        out.print("[red]" + tr("audit chain broken at entry {seq}", seq=result.first_broken) + f"[/red]: {reason}")
         for p in result.problems[1:10]:
-            out.print("  " + tr("also: {reason}", reason=p["reason"]))
+            out.print("  " + tr("also: {reason}", reason=translate(p["reason"], current())))
     raise typer.Exit(0 if result.ok else 1)
 
 
@@ -286,5 +287,5 @@ def restore_command(
                          taken=manifest["created_at"], entries=result.entries))
     else:
         console.print("[red]" + tr("restored {file}, but the audit chain is broken at entry {seq}", file=file,
-                                   seq=result.first_broken) + f"[/red]: {result.reason}")
+                                   seq=result.first_broken) + f"[/red]: {translate(result.reason, current())}")
     raise typer.Exit(0 if result.ok else 1)
