@@ -17,7 +17,7 @@ from rich.console import Console
 
 from twonets.core.db import default_engine, make_engine, unit_of_work
 from twonets.core.errors import DomainError
-from twonets.core.i18n import current, tr, translate
+from twonets.core.i18n import Msg, current, tr, translate
 
 licence_app = typer.Typer(help="Electronic licences (电子证照).", no_args_is_help=True)
 matters_app = typer.Typer(help="The matter catalogue (事项目录).", no_args_is_help=True)
@@ -87,7 +87,8 @@ def licence_verify(
         typer.echo(json.dumps(result.as_dict(), ensure_ascii=False))
     else:
         colour = "green" if result.valid else "red"
-        console.print(f"[{colour}]{'VALID' if result.valid else 'INVALID'}[/{colour}] {result.licence or '?'}")
+        verdict = tr("VALID") if result.valid else tr("INVALID")
+        console.print(f"[{colour}]{verdict}[/{colour}] {result.licence or '?'}")
         for name, value in result.checks.items():
             console.print(f"  {name}: {value}")
         for reason in result.reasons:
@@ -137,24 +138,26 @@ def matters_import(
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        _fail(f"cannot read {file}: {exc}", as_json)
+        _fail(tr("cannot read {path}: {reason}", path=file, reason=exc), as_json)
     if file.suffix.lower() == ".csv" and text.lstrip("\ufeff").startswith("department,"):
-        _fail(f"{file} looks like a published matter list: pass --mapping MAP.yaml", as_json)
+        _fail(tr("{file} looks like a published matter list: pass --mapping MAP.yaml", file=file), as_json)
     try:
         with unit_of_work(_engine(database_url)) as session:
             result = matters.import_csv(session, text) if file.suffix.lower() == ".csv" else matters.import_json(session, text)
     except DomainError as exc:
+        locale = current()
+        errors = [{**e, "message": translate(e.get("message"), locale)} for e in exc.errors]
         if as_json:
-            typer.echo(json.dumps({"ok": False, "detail": exc.detail, "errors": exc.errors}, ensure_ascii=False))
+            typer.echo(json.dumps({"ok": False, "detail": translate(exc.detail, locale), "errors": errors}, ensure_ascii=False))
         else:
-            console.print(f"[red]{exc.title}:[/red] {exc.detail}")
-            for e in exc.errors:
+            console.print(f"[red]{translate(exc.title, locale)}:[/red] {translate(exc.detail, locale)}")
+            for e in errors:
                 console.print(f"  {e.get('field')}: {e.get('message')}")
         raise typer.Exit(2)
     if as_json:
         typer.echo(json.dumps({"ok": True, **result}))
     else:
-        console.print(f"created {result['created']}, updated {result['updated']}, total {result['total']}")
+        console.print(tr("created {created}, updated {updated}, total {total}", **result))
 
 
 def _import_list(file: Path, mapping: Path, as_json: bool, database_url: Optional[str]) -> None:
@@ -168,26 +171,27 @@ def _import_list(file: Path, mapping: Path, as_json: bool, database_url: Optiona
     except DefinitionError as exc:
         _fail(f"mapping {exc}", as_json)
     except OSError as exc:
-        _fail(f"cannot read the mapping {mapping}: {exc.strerror or exc}", as_json)
+        _fail(tr("cannot read the mapping {mapping}: {reason}", mapping=mapping, reason=exc.strerror or exc), as_json)
     try:
         listed = matter_list.read_file(file)
         with unit_of_work(_engine(database_url)) as session:
             with Progress(console=console, transient=True, disable=as_json) as bar:
-                task = bar.add_task(f"importing {file.name}", total=len(listed))
+                task = bar.add_task(tr("importing {file}", file=file.name), total=len(listed))
                 summary = matter_list.import_list(session, listed, the_map, progress=lambda n: bar.advance(task, n))
     except DomainError as exc:
-        _fail(f"{file}: {exc.detail}", as_json)
+        _fail(Msg("{file}: {detail}", file=file, detail=exc.detail), as_json)
     if as_json:
         typer.echo(json.dumps({"ok": True, **summary}, ensure_ascii=False))
         return
-    console.print(
-        f"{summary['rows']} listed: created {summary['created']}, updated {summary['updated']}, "
-        f"unchanged {summary['unchanged']}; {len(summary['written_out'])} left to written-out matters; "
-        f"catalogue now {summary['catalogue']} matters"
-    )
+    console.print(tr(
+        "{rows} listed: created {created}, updated {updated}, unchanged {unchanged}; {written_out} left to written-out "
+        "matters; catalogue now {catalogue} matters", rows=summary["rows"], created=summary["created"],
+        updated=summary["updated"], unchanged=summary["unchanged"], written_out=len(summary["written_out"]),
+        catalogue=summary["catalogue"]))
     if summary["unmapped"]:
         skipped = sum(summary["unmapped"].values())
-        console.print(f"[yellow]not imported[/yellow]: {skipped} matters of {len(summary['unmapped'])} unmapped departments "
-                      f"(map them in {mapping} to import them):")
+        console.print("[yellow]" + tr("not imported") + "[/yellow]: " + tr(
+            "{skipped} matters of {departments} unmapped departments (map them in {mapping} to import them):",
+            skipped=skipped, departments=len(summary["unmapped"]), mapping=mapping))
         for name, n in summary["unmapped"].items():
             console.print(f"  {name}: {n}")
