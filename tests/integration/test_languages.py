@@ -151,6 +151,15 @@ def test_chinese_is_the_default_and_the_highest_q_wins(client):
     assert r.headers["content-language"] == "zh-CN"
 
 
+def test_every_api_response_names_its_language(client):
+    for lang, tag in (({"Accept-Language": "en-US"}, "en"), ({}, "zh-CN"), ({"Accept-Language": "zh-TW"}, "zh-CN")):
+        r = client.get("/api/v1/departments", headers=lang)
+        assert r.status_code == 200 and r.headers["content-language"] == tag
+        assert "accept-language" in r.headers["vary"].lower()
+    r = client.get("/api/v1/no-such-thing", headers={"Accept-Language": "en"})
+    assert r.headers["content-language"] == "en" and r.headers["vary"].lower().count("accept-language") == 1
+
+
 def test_codes_stay_codes_in_every_language(client):
     zh = illegal_transition(client, {"Accept-Language": "zh-CN"}).json()
     en = illegal_transition(client, {"Accept-Language": "en"}).json()

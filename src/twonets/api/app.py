@@ -55,6 +55,9 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     from twonets.api.deps import BodyFingerprint
 
     app.add_middleware(BodyFingerprint)  # Idempotency-Key retries are told from new requests by their body
+    from twonets.api.language import ContentLanguage
+
+    app.add_middleware(ContentLanguage)  # Content-Language (and Vary) from Accept-Language on every API response
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict:
