@@ -26,7 +26,7 @@ def database_problem(exc: BaseException) -> str | None:
     from twonets.core.db import DatabaseMissing
 
     if isinstance(exc, DatabaseMissing):
-        return tr("{problem}: run `twonets db upgrade` (or `twonets demo`) to make it", problem=str(exc))
+        return tr("{problem}: run `twonets db upgrade` (or `twonets demo`) to make it", problem=i18n.translate(exc.args[0], i18n.current()))
     if not isinstance(exc, (OperationalError, ProgrammingError)):
         return None
     reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:200]

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from twonets.core.config import settings
+from twonets.core.i18n import Msg
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 MIGRATIONS = REPO_ROOT / "migrations"
@@ -21,7 +22,7 @@ class DatabaseMissing(Exception):
     """A SQLite file that does not exist was opened while `require_existing_sqlite(True)` holds."""
 
     def __init__(self, path: str):
-        super().__init__(f"no database file at {path}")
+        super().__init__(Msg("no database file at {path}", path=path))
         self.path = path
 
 

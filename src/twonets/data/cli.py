@@ -47,7 +47,7 @@ def require_keys(engine) -> None:
     try:
         check(engine)
     except KeysMissing as exc:
-        console.print("[red]" + tr("error") + f":[/red] {translate(str(exc), current())}", soft_wrap=True)
+        console.print("[red]" + tr("error") + f":[/red] {translate(exc.args[0] if exc.args else str(exc), current())}", soft_wrap=True)
         raise typer.Exit(2)
 
 

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from twonets.core.config import settings
+from twonets.core.i18n import Joined, Msg
 
 KEY_FILE = "system_ed25519.pem"
 _lock = threading.Lock()
@@ -87,21 +88,22 @@ def missing_keys(session, key_dir: str | os.PathLike | None = None) -> str | Non
         if signer is not None:
             key = load_system_key(directory)
             if key is None:
-                lacking.append(f"the system key {signer} that signed the audit chain ({KEY_FILE})")
+                lacking.append(Msg("the system key {signer} that signed the audit chain ({file})", signer=signer, file=KEY_FILE))
             elif key.key_id != signer:
-                lacking.append(f"the system key {signer} that signed the audit chain (the directory holds {key.key_id})")
+                lacking.append(Msg("the system key {signer} that signed the audit chain (the directory holds {held})",
+                                   signer=signer, held=key.key_id))
     if "svc_seal_key" in tables:
         seals = session.execute(text("SELECT key_id FROM svc_seal_key WHERE retired_at IS NULL ORDER BY key_id")).scalars()
         gone = [k for k in seals if not (directory / "eseals" / f"{k}.pem").exists()]
         if gone:
-            lacking.append(f"{len(gone)} e-seal key(s) ({', '.join(gone[:3])}{'…' if len(gone) > 3 else ''})")
+            lacking.append(Msg("{count} e-seal key(s) ({keys})", count=len(gone),
+                               keys=", ".join(gone[:3]) + ("…" if len(gone) > 3 else "")))
     if not lacking:
         return None
-    return (
-        f"the signing keys of this database are missing from {directory}: {'; '.join(lacking)}. "
-        "Restore them with `twonets restore BACKUP` or point TWONETS_KEY_DIR at the directory that holds them; "
-        "twonets makes no new keys for a database that has been signed."
-    )
+    return Msg(
+        "the signing keys of this database are missing from {directory}: {lacking}. Restore them with `twonets restore "
+        "BACKUP` or point TWONETS_KEY_DIR at the directory that holds them; twonets makes no new keys for a database "
+        "that has been signed.", directory=directory, lacking=Joined(lacking))
 
 
 def require_keys(engine=None, key_dir: str | os.PathLike | None = None) -> None:
