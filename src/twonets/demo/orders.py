@@ -41,6 +41,7 @@ from twonets.city import routing
 from twonets.city.models import Reporter
 from twonets.core import calendar, ids
 from twonets.core.db import unit_of_work
+from twonets.core.i18n import tr
 from twonets.demo import district as district_mod
 from twonets.demo.simulation import Simulator
 
@@ -110,7 +111,8 @@ def run_demo(engine: Engine, *, days: int, seed: int, orders_per_day: int | None
     with unit_of_work(engine) as session:
         existing = work_orders.count_orders(session)
     if if_empty and existing:
-        console.print(f"[yellow]demo skipped:[/] the database already holds {existing:,} work orders")
+        console.print("[yellow]" + tr("demo skipped:") + "[/] "
+                      + tr("the database already holds {count} work orders", count=f"{existing:,}"))
         return 0
     started = _time.perf_counter()
     rows = prepare(engine, seed)
@@ -119,14 +121,15 @@ def run_demo(engine: Engine, *, days: int, seed: int, orders_per_day: int | None
     the_days = [first + timedelta(days=i) for i in range(days)]
     end = calendar.local_midnight(end_day + timedelta(days=1))
     counts = {lvl: sum(1 for r in rows if r["level"] == lvl) for lvl in ("street", "community", "grid")}
-    console.print(f"district: {counts['street']} streets, {counts['community']} communities, "
-                  f"{counts['grid']} grids, {rows[0]['area_km2']:.1f} km² (seed {seed})")
+    console.print(tr("district: {streets} streets, {communities} communities, {grids} grids, {area} km² (seed {seed})",
+                     streets=counts["street"], communities=counts["community"], grids=counts["grid"],
+                     area=f"{rows[0]['area_km2']:.1f}", seed=seed))
     with unit_of_work(engine) as session:
         router = _cached_router(session)
         simulator = Simulator(rows, seed, router, end)
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=console) as progress:
-            task = progress.add_task("simulating days", total=days, info="")
+            task = progress.add_task(tr("simulating days"), total=days, info="")
             totals = {"orders": 0, "events": 0}
 
             def on_day(day: date, n: int, ev: int) -> None:
@@ -136,6 +139,7 @@ def run_demo(engine: Engine, *, days: int, seed: int, orders_per_day: int | None
 
             orders, events = simulate_days(engine, simulator, the_days, orders_per_day, on_day)
     took = _time.perf_counter() - started
-    console.print(f"[green]demo:[/] {orders:,} work orders and {events:,} events from {first} to {end_day} "
-                  f"in {took:.1f} s")
+    console.print("[green]" + tr("demo:") + "[/] " + tr(
+        "{orders} work orders and {events} events from {first} to {last} in {seconds} s", orders=f"{orders:,}",
+        events=f"{events:,}", first=first, last=end_day, seconds=f"{took:.1f}"))
     return orders

@@ -65,7 +65,8 @@ def worker(
     w = Worker(client_id=client_id, group=group, root=root, shared=shared, detect=detect, timer=timer,
                batch_messages=batch, session_expiry_s=session_expiry)
     signal.signal(signal.SIGTERM, lambda *_: w.stop())
-    console.print(f"worker {client_id} on {w.host}:{w.port}, topics {', '.join(w.subscriptions())}")
+    console.print(tr("worker {client_id} on {host}:{port}, topics {topics}", client_id=client_id, host=w.host, port=w.port,
+                     topics=", ".join(w.subscriptions())))
     try:
         stats = w.run(duration)
     except KeyboardInterrupt:
@@ -149,7 +150,7 @@ def export(
     from twonets.city.sensing.analytics import export_parquet
 
     n = export_parquet(out, _time(start), _time(end))
-    console.print(f"{n} readings → {out}")
+    console.print(tr("{count} readings → {out}", count=n, out=out))
 
 
 @sensing_app.command("analyse")
