@@ -1,6 +1,7 @@
 """Bring translations from another catalogue into the package's one catalogue.
 
     python tools/i18n_absorb.py OLD.po LOCALE   # e.g. a branch's src/twonets/web/locale/zh_CN/LC_MESSAGES/messages.po zh_CN
+    python tools/i18n_absorb.py --english       # en: an untranslated message reads as its (English) msgid
 
 Every message of OLD.po with a translation that src/twonets/locale/LOCALE lacks (absent, or
 present with an empty msgstr) is added with that translation; existing translations are kept.
@@ -41,7 +42,28 @@ def absorb(old: Path, locale: str) -> int:
     return added
 
 
+def english() -> int:
+    """Give every untranslated English entry its msgid (message ids are English text)."""
+    target = ROOT / "en" / "LC_MESSAGES" / "messages.po"
+    with target.open("rb") as fh:
+        catalog = read_po(fh, locale="en")
+    filled = 0
+    for m in catalog:
+        if not m.id or m.fuzzy:
+            continue
+        if isinstance(m.id, str) and not m.string:
+            m.string, filled = m.id, filled + 1
+        elif not isinstance(m.id, str) and not all(m.string):
+            m.string, filled = (m.id[0], m.id[1]), filled + 1
+    with target.open("wb") as fh:
+        write_po(fh, catalog, sort_output=True)
+    return filled
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--english"]:
+        print(f"{english()} English messages filled in")
+        sys.exit(0)
     if len(sys.argv) != 3:
         sys.exit(__doc__)
     print(f"{absorb(Path(sys.argv[1]), sys.argv[2])} translations added to {ROOT / sys.argv[2]}")
