@@ -43,6 +43,9 @@ install: $(STAMP)
 # then translate the new entries (English ones read as their msgid) (tests/unit/core/test_catalogue.py fails on a missing one). The
 # .po files are committed and compiled in memory at first use: there is no .mo to build.
 i18n: $(STAMP)
+	@# a source that does not parse (a merge conflict left in it) would make an incomplete template,
+	@# and the update would then drop its translations: stop first
+	$(BIN)/python -m compileall -q src/twonets >/dev/null
 	$(BIN)/pybabel extract -F src/twonets/babel.cfg -k Msg -k N_ -k tr --no-location --sort-output \
 		--project twonets -o src/twonets/locale/messages.pot src/twonets
 	$(BIN)/pybabel update -i src/twonets/locale/messages.pot -d src/twonets/locale --no-fuzzy-matching --ignore-obsolete
